@@ -1,0 +1,83 @@
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+
+import type { AppDeps, AppEnv } from '../app-types.ts';
+import { UNMATCHED_ROUTE } from '../telemetry/metrics.ts';
+import { resolveClientIp } from './client-ip.ts';
+import { parseTraceparent, resolveRequestId } from './request-context.ts';
+
+/** Paths that are neither counted in the request metrics nor logged above debug. */
+const UNOBSERVED_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
+
+/** Longest path written to the access log; longer ones are cut and marked. */
+export const MAX_LOGGED_PATH_LENGTH = 256;
+const MAX_LOGGED_USER_AGENT_LENGTH = 256;
+
+interface NodeBindings {
+  incoming?: { socket?: { remoteAddress?: string } };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+/**
+ * Creates the middleware that wraps every request: request id, Version header, the
+ * http.server metrics, one access-log line, and `Connection: close` during shutdown.
+ */
+export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const { logger, readiness, config } = deps;
+  const { metrics } = deps.telemetry;
+  const version = config.version;
+
+  return async (c, next) => {
+    const started = performance.now();
+    const method = c.req.method;
+    const path = c.req.path;
+    const observed = !UNOBSERVED_PATHS.has(path);
+    const scheme = c.req.url.startsWith('https:') ? 'https' : 'http';
+    const requestId = resolveRequestId(c.req.header('x-request-id'));
+    c.set('requestId', requestId);
+
+    if (observed) metrics.requestStarted(method, scheme);
+    try {
+      await next();
+    } finally {
+      const durationMs = performance.now() - started;
+      const status = c.res.status;
+      const matched = routePath(c, -1);
+      const route = matched === '*' || matched === '/*' ? UNMATCHED_ROUTE : matched;
+
+      c.res.headers.set('Version', version);
+      c.res.headers.set('X-Request-Id', requestId);
+      if (readiness.isShuttingDown()) c.res.headers.set('Connection', 'close');
+
+      if (observed) metrics.requestFinished(method, scheme, route, status, durationMs / 1000);
+
+      // Probe and scrape requests arrive every few seconds and would drown the access log.
+      const level = !observed ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      if (logger.isLevelEnabled(level)) {
+        const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress;
+        const trace = parseTraceparent(c.req.header('traceparent'));
+        logger[level](
+          {
+            method,
+            route,
+            path: truncate(path, MAX_LOGGED_PATH_LENGTH),
+            status,
+            duration_ms: Math.round(durationMs * 1000) / 1000,
+            client_ip: resolveClientIp(
+              peer,
+              c.req.header('x-forwarded-for'),
+              config.trustedProxyList,
+            ),
+            user_agent: truncate(c.req.header('user-agent') ?? '', MAX_LOGGED_USER_AGENT_LENGTH),
+            request_id: requestId,
+            ...(trace ? { trace_id: trace.traceId, span_id: trace.spanId } : {}),
+          },
+          'request completed',
+        );
+      }
+    }
+  };
+}

@@ -1,0 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Waits `ms` milliseconds unless the signal aborts first.
+ *
+ * @returns true when the full wait elapsed, false when the signal aborted it; the timer is
+ *   cleared on abort, so nothing keeps running for a client that has gone.
+ */
+export async function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch (error) {
+    if (signal.aborted) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,87 @@
+import { Hono } from 'hono';
+
+import { createApp } from './app.ts';
+import { ConfigError, parseConfig, type Config } from './config/config.ts';
+import { createNodeServer, listen } from './http/node-server.ts';
+import { ReadinessState } from './lifecycle/readiness-state.ts';
+import { createShutdown, SHUTDOWN_SIGNALS } from './lifecycle/shutdown.ts';
+import { createMetricsHandler } from './routes/metrics.ts';
+import { createLogger } from './telemetry/logger.ts';
+import { setupTelemetry } from './telemetry/telemetry.ts';
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // The configured log level is unknown here, so the message goes out at fatal.
+    createLogger('fatal').fatal(
+      { variable: error.variable, error: error.message },
+      'invalid configuration',
+    );
+    process.exit(1);
+  }
+}
+
+/** Describes the configuration for the start-up log line; it holds no secrets. */
+function describeConfig(config: Config): Record<string, unknown> {
+  const described: Record<string, unknown> = { ...config };
+  delete described.trustedProxyList;
+  return described;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception, exiting');
+    logger.flush(() => process.exit(1));
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+
+  const telemetry = setupTelemetry(config, logger);
+  const readiness = new ReadinessState();
+  const app = createApp({ config, logger, telemetry, readiness });
+
+  let shuttingDownHook = (): void => {};
+  const appServer = createNodeServer(app.fetch, config, logger, () => shuttingDownHook());
+  const port = await listen(appServer.server, config.port, config.host);
+
+  let metricsServer;
+  let metricsPort: number | null = null;
+  if (config.metricsPort !== undefined) {
+    const metricsApp = new Hono();
+    metricsApp.get('/metrics', createMetricsHandler(telemetry));
+    metricsServer = createNodeServer(metricsApp.fetch, config, logger).server;
+    metricsPort = await listen(metricsServer, config.metricsPort, config.host);
+  }
+
+  const shutdown = createShutdown({
+    config,
+    logger,
+    telemetry,
+    readiness,
+    app: appServer,
+    metricsServer,
+    exit: (code) => process.exit(code),
+  });
+  // During the drain, a keep-alive socket that finished its response with Connection: close
+  // closes by itself; this catches any that went idle another way.
+  shuttingDownHook = () => {
+    if (readiness.isShuttingDown()) setImmediate(() => appServer.server.closeIdleConnections());
+  };
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.on(signal, () => void shutdown(signal));
+  }
+
+  readiness.markReady();
+  logger.info(
+    { port, metrics_port: metricsPort, node: process.version, config: describeConfig(config) },
+    'server started',
+  );
+}
+
+await main();
