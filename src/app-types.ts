@@ -2,7 +2,7 @@ import type { Config } from './config/config.ts';
 import type { Logger } from './telemetry/logger.ts';
 import type { Telemetry } from './telemetry/telemetry.ts';
 
-/** What the handlers read about the process lifecycle. */
+/** Lifecycle state that the probe handlers and the shutdown headers read. */
 export interface Readiness {
   /** True once listening with telemetry set up, false while starting and during shutdown. */
   isReady(): boolean;
@@ -18,6 +18,8 @@ export interface AppDeps {
   readonly readiness: Readiness;
   /** Uniform random number in [0, 1); Math.random by default. */
   readonly random?: () => number;
+  /** Monotonic clock in milliseconds; performance.now by default. */
+  readonly now?: () => number;
   /** Service start time, for /version. */
   readonly startTime?: Date;
 }

@@ -12,7 +12,7 @@ import { createVersionHandler } from './routes/version.ts';
 
 export type { AppDeps, AppEnv, Readiness } from './app-types.ts';
 
-/** Methods every route serves; Hono answers HEAD with the GET handler minus the body. */
+/** Methods every route serves; Hono runs the GET handler for HEAD and drops the body. */
 const ALLOWED_METHODS = 'GET, HEAD';
 
 /**

@@ -29,9 +29,10 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
   const { logger, readiness, config } = deps;
   const { metrics } = deps.telemetry;
   const version = config.version;
+  const now = deps.now ?? (() => performance.now());
 
   return async (c, next) => {
-    const started = performance.now();
+    const started = now();
     const method = c.req.method;
     const path = c.req.path;
     const observed = !UNOBSERVED_PATHS.has(path);
@@ -43,7 +44,7 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
     try {
       await next();
     } finally {
-      const durationMs = performance.now() - started;
+      const durationMs = now() - started;
       const status = c.res.status;
       const matched = routePath(c, -1);
       const route = matched === '*' || matched === '/*' ? UNMATCHED_ROUTE : matched;

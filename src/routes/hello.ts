@@ -23,9 +23,10 @@ export function createHelloHandler(deps: AppDeps) {
   const { delayMinMs, delayMaxMs } = deps.config;
   const random = deps.random ?? Math.random;
   const { metrics } = deps.telemetry;
+  const now = deps.now ?? (() => performance.now());
 
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const started = performance.now();
+    const started = now();
     const users = c.req.queries('user') ?? [];
 
     if (users.length > 1) {
@@ -63,7 +64,7 @@ export function createHelloHandler(deps: AppDeps) {
     const fields = requestHeaderFields(c);
     echoHeaders(fields, c.res.headers);
     const body = `hello [${user === '' ? 'stranger' : user}]\n\n${describeHeaders(fields)}`;
-    metrics.helloObserved((performance.now() - started) / 1000);
+    metrics.helloObserved((now() - started) / 1000);
     return c.text(body);
   };
 }
