@@ -6,8 +6,10 @@ import { createNodeServer, listen } from './http/node-server.ts';
 import { ReadinessState } from './lifecycle/readiness-state.ts';
 import { createShutdown, SHUTDOWN_SIGNALS } from './lifecycle/shutdown.ts';
 import { createMetricsHandler } from './routes/metrics.ts';
-import { createLogger } from './telemetry/logger.ts';
-import { setupTelemetry } from './telemetry/telemetry.ts';
+import { createLogger, type Logger } from './telemetry/logger.ts';
+import { createOtlpLogBridge, type OtlpLogBridge } from './telemetry/otlp.ts';
+import { createResource, setupTelemetry } from './telemetry/telemetry.ts';
+import { pino } from 'pino';
 
 function loadConfig(): Config {
   try {
@@ -25,14 +27,32 @@ function loadConfig(): Config {
 
 /** Describes the configuration for the start-up log line; it holds no secrets. */
 function describeConfig(config: Config): Record<string, unknown> {
+  // NOTE: OTLP headers (OTEL_EXPORTER_OTLP_HEADERS) may hold tokens; they are read by the
+  // exporters and never copied into Config, so they cannot reach this line.
   const described: Record<string, unknown> = { ...config };
   delete described.trustedProxyList;
   return described;
 }
 
+/** Creates the logger: standard output, plus the OTLP log export when it is configured. */
+function createServiceLogger(config: Config, bridge: OtlpLogBridge | undefined): Logger {
+  if (bridge === undefined) return createLogger(config.logLevel);
+
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 0 });
+  return createLogger(
+    config.logLevel,
+    pino.multistream([
+      { level: 'trace', stream: stdout },
+      { level: 'trace', stream: bridge },
+    ]),
+  );
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const resource = config.telemetryEnabled ? createResource(config) : undefined;
+  const logBridge = resource ? createOtlpLogBridge(config, resource) : undefined;
+  const logger = createServiceLogger(config, logBridge);
 
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception, exiting');
@@ -42,7 +62,10 @@ async function main(): Promise<void> {
     logger.error({ err: reason }, 'unhandled promise rejection');
   });
 
-  const telemetry = setupTelemetry(config, logger);
+  const telemetry = setupTelemetry(config, logger, {
+    ...(resource ? { resource } : {}),
+    ...(logBridge ? { logBridge } : {}),
+  });
   const readiness = new ReadinessState();
   const app = createApp({ config, logger, telemetry, readiness });
 

@@ -29,6 +29,14 @@ export interface Config {
   readonly version: string;
   readonly serviceName: string;
   readonly telemetryEnabled: boolean;
+  /** OTLP/HTTP endpoint for pushed metrics; undefined keeps the push off. */
+  readonly otlpMetricsEndpoint: string | undefined;
+  /** OTLP/HTTP endpoint for pushed logs; undefined keeps the push off. */
+  readonly otlpLogsEndpoint: string | undefined;
+  readonly metricExportIntervalMs: number;
+  readonly metricExportTimeoutMs: number;
+  /** Extra resource attributes from OTEL_RESOURCE_ATTRIBUTES, such as k8s.pod.uid. */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
   /** Knative's revision identity, present only when Knative runs the container. */
   readonly knative: Readonly<{ service?: string; revision?: string; configuration?: string }>;
 }
@@ -44,8 +52,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every environment variable that parseConfig reads; manifests may set only these. */
-export const KNOWN_ENV_VARS = [
+/** Environment variables that parseConfig reads itself. */
+export const PARSED_ENV_VARS = [
   'PORT',
   'HOST',
   'METRICS_PORT',
@@ -62,10 +70,40 @@ export const KNOWN_ENV_VARS = [
   'VERSION',
   'OTEL_SERVICE_NAME',
   'OTEL_SDK_DISABLED',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_METRIC_EXPORT_INTERVAL',
+  'OTEL_METRIC_EXPORT_TIMEOUT',
+  'OTEL_RESOURCE_ATTRIBUTES',
   'K_SERVICE',
   'K_REVISION',
   'K_CONFIGURATION',
 ] as const;
+
+/**
+ * OpenTelemetry variables that the OTLP exporters read themselves, as the OpenTelemetry
+ * environment specification defines them. Headers may carry
+ * credentials, so nothing here is ever logged.
+ */
+export const SDK_ENV_VARS = [
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+  'OTEL_EXPORTER_OTLP_LOGS_HEADERS',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
+  'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
+  'OTEL_EXPORTER_OTLP_LOGS_TIMEOUT',
+  'OTEL_EXPORTER_OTLP_COMPRESSION',
+  'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION',
+  'OTEL_EXPORTER_OTLP_LOGS_COMPRESSION',
+] as const;
+
+/** Every environment variable the service honours; manifests may set only these. */
+export const KNOWN_ENV_VARS: readonly string[] = Object.freeze([
+  ...PARSED_ENV_VARS,
+  ...SDK_ENV_VARS,
+]);
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -95,6 +133,9 @@ export const DEFAULTS = Object.freeze({
   // slow uploads cannot hold a connection forever.
   requestTimeoutMs: 120_000,
   serviceName: 'httpserver',
+  // The OpenTelemetry specification's defaults for the periodic metric reader.
+  metricExportIntervalMs: 60_000,
+  metricExportTimeoutMs: 30_000,
 });
 
 const MAX_TIMER_MS = 2_147_483_647; // setTimeout's largest delay
@@ -160,6 +201,69 @@ export function parseCidrList(name: string, raw: string): { entries: string[]; l
     list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
   }
   return { entries, list };
+}
+
+function readUrl(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be an absolute http:// or https:// URL', env[name]);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, 'must be an absolute http:// or https:// URL', env[name]);
+  }
+  return url.href;
+}
+
+/**
+ * Parses OTEL_RESOURCE_ATTRIBUTES: `key=value` pairs separated by commas, values
+ * percent-encoded, as the OpenTelemetry resource SDK specification defines.
+ */
+function readResourceAttributes(env: Env): Record<string, string> {
+  const raw = env.OTEL_RESOURCE_ATTRIBUTES?.trim();
+  const attributes: Record<string, string> = {};
+  if (!raw) return attributes;
+
+  for (const pair of raw.split(',')) {
+    const separator = pair.indexOf('=');
+    const key = pair.slice(0, separator).trim();
+    let value: string;
+    try {
+      value = decodeURIComponent(pair.slice(separator + 1).trim());
+    } catch {
+      value = '';
+    }
+    if (separator <= 0 || key === '' || value === '') {
+      throw new ConfigError(
+        'OTEL_RESOURCE_ATTRIBUTES',
+        'must be comma-separated key=value pairs with percent-encoded values',
+        raw,
+      );
+    }
+    attributes[key] = value;
+  }
+  return attributes;
+}
+
+/**
+ * Resolves the OTLP/HTTP endpoint of one signal as the OpenTelemetry specification does: the
+ * signal-specific variable is used as it is, and the general one gets `/v1/<signal>` appended.
+ */
+function readOtlpEndpoint(
+  env: Env,
+  specificName: string,
+  signal: 'metrics' | 'logs',
+): string | undefined {
+  const specific = readUrl(env, specificName);
+  if (specific !== undefined) return specific;
+
+  const base = readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (base === undefined) return undefined;
+  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
 /**
@@ -229,6 +333,36 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError('VERSION', 'must be 1 to 64 visible ASCII characters', env.VERSION);
   }
 
+  const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
+  if (protocol && protocol !== 'http/protobuf') {
+    throw new ConfigError(
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'must be "http/protobuf", the only OTLP protocol this service ships',
+      protocol,
+    );
+  }
+  const metricExportIntervalMs = readInteger(
+    env,
+    'OTEL_METRIC_EXPORT_INTERVAL',
+    DEFAULTS.metricExportIntervalMs,
+    100,
+    MAX_TIMER_MS,
+  );
+  const metricExportTimeoutMs = readInteger(
+    env,
+    'OTEL_METRIC_EXPORT_TIMEOUT',
+    Math.min(DEFAULTS.metricExportTimeoutMs, metricExportIntervalMs),
+    1,
+    MAX_TIMER_MS,
+  );
+  if (metricExportTimeoutMs > metricExportIntervalMs) {
+    throw new ConfigError(
+      'OTEL_METRIC_EXPORT_TIMEOUT',
+      `must not be above OTEL_METRIC_EXPORT_INTERVAL (${metricExportIntervalMs})`,
+      env.OTEL_METRIC_EXPORT_TIMEOUT,
+    );
+  }
+
   const config: Config = {
     port,
     host,
@@ -259,6 +393,11 @@ export function parseConfig(env: Env): Config {
     version,
     serviceName: env.OTEL_SERVICE_NAME?.trim() || DEFAULTS.serviceName,
     telemetryEnabled: !readBoolean(env, 'OTEL_SDK_DISABLED', false),
+    otlpMetricsEndpoint: readOtlpEndpoint(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'metrics'),
+    otlpLogsEndpoint: readOtlpEndpoint(env, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'logs'),
+    metricExportIntervalMs,
+    metricExportTimeoutMs,
+    resourceAttributes: Object.freeze(readResourceAttributes(env)),
     knative: Object.freeze({
       ...(env.K_SERVICE ? { service: env.K_SERVICE } : {}),
       ...(env.K_REVISION ? { revision: env.K_REVISION } : {}),

@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 
 import type { Config } from '../config/config.ts';
 import type { Logger } from './logger.ts';
+import { reportExportErrors } from './export-errors.ts';
 import { createRequestMetrics, noopRequestMetrics, type RequestMetrics } from './metrics.ts';
+import { createOtlpMetricReader, type OtlpLogBridge } from './otlp.ts';
 
 /** Everything the app needs from telemetry, and the one place that shuts it down. */
 export interface Telemetry {
@@ -25,13 +27,34 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export interface TelemetryOptions {
   /** Adds the runtime (event loop, heap, GC) and process (CPU, memory) metrics. */
   readonly runtimeMetrics?: boolean;
-  /** Fixes service.instance.id, for golden tests; a random UUID otherwise. */
-  readonly instanceId?: string;
+  /** The resource to describe this process with; createResource(config) by default. */
+  readonly resource?: Resource;
+  /** The OTLP log export that the logger writes into, shut down with the rest. */
+  readonly logBridge?: OtlpLogBridge;
+}
+
+/**
+ * Creates the resource that every metric and pushed log carries.
+ *
+ * @param instanceId fixes service.instance.id, for golden tests; a random UUID otherwise.
+ */
+export function createResource(config: Config, instanceId: string = randomUUID()): Resource {
+  return resourceFromAttributes({
+    // Our own keys win over OTEL_RESOURCE_ATTRIBUTES, as OTEL_SERVICE_NAME does in the SDK.
+    ...config.resourceAttributes,
+    'service.name': config.serviceName,
+    'service.version': config.version,
+    'service.instance.id': instanceId,
+    // Knative sets K_SERVICE and K_REVISION; the FaaS resource conventions name them.
+    ...(config.knative.service ? { 'faas.name': config.knative.service } : {}),
+    ...(config.knative.revision ? { 'faas.version': config.knative.revision } : {}),
+  });
 }
 
 /**
  * Sets up the meter provider, the Prometheus exporter (pull only: the app serves /metrics on
- * its own port, so the exporter's server stays off) and the runtime metrics.
+ * its own port, so the exporter's server stays off), the OTLP push when an endpoint is
+ * configured, and the runtime metrics.
  */
 export function setupTelemetry(
   config: Config,
@@ -46,17 +69,14 @@ export function setupTelemetry(
     };
   }
 
-  const resource = resourceFromAttributes({
-    'service.name': config.serviceName,
-    'service.version': config.version,
-    'service.instance.id': options.instanceId ?? randomUUID(),
-    // Knative sets K_SERVICE and K_REVISION; the FaaS resource conventions name them.
-    ...(config.knative.service ? { 'faas.name': config.knative.service } : {}),
-    ...(config.knative.revision ? { 'faas.version': config.knative.revision } : {}),
-  });
-
+  const resource = options.resource ?? createResource(config);
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ resource, readers: [exporter] });
+  const readers: MetricReader[] = [exporter];
+  const otlpReader = createOtlpMetricReader(config);
+  if (otlpReader !== undefined) readers.push(otlpReader);
+  if (otlpReader !== undefined || options.logBridge !== undefined) reportExportErrors(logger);
+
+  const provider = new MeterProvider({ resource, readers });
   const meter = provider.getMeter('httpserver', config.version);
   const serializer = new PrometheusSerializer();
 
@@ -90,8 +110,8 @@ export function setupTelemetry(
     shutdown() {
       shutdownPromise ??= (async () => {
         for (const stop of stopRuntimeMetrics) stop();
-        await provider.forceFlush();
-        await provider.shutdown();
+        // Shutting down pushes the last interval, so a revision scaled to zero keeps it.
+        await Promise.allSettled([provider.shutdown(), options.logBridge?.shutdown()]);
       })();
       return shutdownPromise;
     },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import packageJson from '../../package.json' with { type: 'json' };
-import { ConfigError, KNOWN_ENV_VARS, parseConfig } from '../../src/config/config.ts';
+import { ConfigError, PARSED_ENV_VARS, parseConfig } from '../../src/config/config.ts';
 
 describe('parseConfig', () => {
   it('applies the defaults', () => {
@@ -92,6 +92,26 @@ describe('parseConfig', () => {
       'HEADERS_TIMEOUT_MS must not be above REQUEST_TIMEOUT_MS (5000)',
     ],
     ['OTEL_SDK_DISABLED', { OTEL_SDK_DISABLED: 'yes' }, 'OTEL_SDK_DISABLED must be "true" or'],
+    [
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http:// or https:// URL',
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL must be "http/protobuf"',
+    ],
+    [
+      'OTEL_METRIC_EXPORT_TIMEOUT',
+      { OTEL_METRIC_EXPORT_INTERVAL: '1000', OTEL_METRIC_EXPORT_TIMEOUT: '2000' },
+      'OTEL_METRIC_EXPORT_TIMEOUT must not be above OTEL_METRIC_EXPORT_INTERVAL (1000)',
+    ],
+    [
+      'OTEL_RESOURCE_ATTRIBUTES',
+      { OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.uid' },
+      'OTEL_RESOURCE_ATTRIBUTES must be comma-separated key=value pairs',
+    ],
     ['VERSION', { VERSION: 'has space' }, 'VERSION must be 1 to 64 visible ASCII characters'],
   ] as const)('rejects a bad %s', (variable, env, message) => {
     let caught: unknown;
@@ -106,6 +126,33 @@ describe('parseConfig', () => {
     expect((caught as ConfigError).message).toContain(message);
   });
 
+  it('resolves OTLP endpoints per signal', () => {
+    const general = parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
+    const specific = parseConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'https://loki.example/otlp/v1/logs',
+    });
+    const off = parseConfig({});
+
+    expect(general.otlpMetricsEndpoint).toBe('http://collector:4318/v1/metrics');
+    expect(general.otlpLogsEndpoint).toBe('http://collector:4318/v1/logs');
+    expect(specific.otlpMetricsEndpoint).toBe('http://collector:4318/v1/metrics');
+    expect(specific.otlpLogsEndpoint).toBe('https://loki.example/otlp/v1/logs');
+    expect(off.otlpMetricsEndpoint).toBeUndefined();
+    expect(off.otlpLogsEndpoint).toBeUndefined();
+  });
+
+  it('reads resource attributes', () => {
+    const config = parseConfig({
+      OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.uid=abc-123, deployment.environment.name=dev%20lab',
+    });
+
+    expect(config.resourceAttributes).toEqual({
+      'k8s.pod.uid': 'abc-123',
+      'deployment.environment.name': 'dev lab',
+    });
+  });
+
   it('lists exactly the variables it reads', () => {
     const source = readFileSync(new URL('../../src/config/config.ts', import.meta.url), 'utf8');
     const read = new Set(
@@ -114,6 +161,6 @@ describe('parseConfig', () => {
       ),
     );
 
-    expect([...read].sort()).toEqual([...KNOWN_ENV_VARS].sort());
+    expect([...read].sort()).toEqual([...PARSED_ENV_VARS].sort());
   });
 });

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { createApp, type AppEnv } from '../../src/app.ts';
 import { parseConfig, type Env } from '../../src/config/config.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
-import { setupTelemetry, type Telemetry } from '../../src/telemetry/telemetry.ts';
+import { createResource, setupTelemetry, type Telemetry } from '../../src/telemetry/telemetry.ts';
 import type { LogLine } from './process.ts';
 
 export interface TestApp {
@@ -34,7 +34,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
   });
   const telemetry = setupTelemetry(config, logger, {
     runtimeMetrics: options.runtimeMetrics ?? false,
-    instanceId: 'test-instance',
+    resource: createResource(config, 'test-instance'),
   });
   const state = { ready: true, shuttingDown: false };
   const app = createApp({
