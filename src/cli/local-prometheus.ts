@@ -40,6 +40,8 @@ export interface LocalPrometheusOptions {
   intervalSeconds?: number;
   /** Absolute paths of rule files to load. */
   ruleFiles?: string[];
+  /** More scrape configurations, appended after the job of `target` as they are. */
+  extraScrapeConfigs?: Record<string, unknown>[];
   /** Path of the prometheus binary. @default the first `prometheus` on PATH, else /usr/bin/prometheus */
   binary?: string;
   /** Pass --web.enable-lifecycle, which allows POST /-/reload and /-/quit. @default false */
@@ -143,6 +145,7 @@ export async function startLocalPrometheus(
         metrics_path: options.metricsPath ?? '/metrics',
         static_configs: [{ targets: [options.target] }],
       },
+      ...(options.extraScrapeConfigs ?? []),
     ],
   };
   writeFileSync(configPath, stringify(config));
