@@ -29,6 +29,9 @@ export interface TargetSummary {
   /** Median over rounds of (this target's p99 / reference p99 in the same round). */
   p99Ratio: number;
   errors: number;
+  cpuUsPerRequest: number;
+  /** Median over rounds of (CPU per request / reference CPU per request in the same round). */
+  cpuRatio: number;
   coldStartMs: number;
   coldStartRatio: number;
   idleRssMib: number;
@@ -60,6 +63,9 @@ export function summarize(
       (round, i) => round.requestsPerSecond / (reference.rounds[i]?.requestsPerSecond ?? NaN),
     );
     const p99Ratios = m.rounds.map((round, i) => round.p99Ms / (reference.rounds[i]?.p99Ms ?? NaN));
+    const cpuRatios = m.rounds.map(
+      (round, i) => (round.cpuUsPerRequest ?? NaN) / (reference.rounds[i]?.cpuUsPerRequest ?? NaN),
+    );
     return {
       name: m.target.name,
       requestsPerSecond: median(m.rounds.map((round) => round.requestsPerSecond)),
@@ -68,6 +74,8 @@ export function summarize(
       p99Ms: median(m.rounds.map((round) => round.p99Ms)),
       p99Ratio: median(p99Ratios),
       errors: m.rounds.reduce((sum, round) => sum + round.errors, 0),
+      cpuUsPerRequest: median(m.rounds.map((round) => round.cpuUsPerRequest ?? NaN)),
+      cpuRatio: median(cpuRatios),
       coldStartMs: median(m.coldStartsMs),
       coldStartRatio: median(m.coldStartsMs) / referenceCold,
       idleRssMib: median(m.idleRssKib) / 1024,
@@ -142,8 +150,8 @@ export function checkTargets(
 /** Markdown table of the summaries. */
 export function renderSummaryTable(summaries: readonly TargetSummary[]): string {
   const header = [
-    '| target | req/s | x Hono | p50 ms | p99 ms | p99 x Hono | errors | cold start ms | x Hono | idle RSS MiB | x Hono | RSS after load MiB | scrape ms (median / p90) | scrape KiB | samples |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| target | req/s | x Hono | p50 ms | p99 ms | p99 x Hono | errors | CPU us/req | x Hono | cold start ms | x Hono | idle RSS MiB | x Hono | RSS after load MiB | scrape ms (median / p90) | scrape KiB | samples |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const rows = summaries.map((s) =>
     [
@@ -154,6 +162,8 @@ export function renderSummaryTable(summaries: readonly TargetSummary[]): string 
       fixed(s.p99Ms, 2),
       fixed(s.p99Ratio, 2),
       String(s.errors),
+      fixed(s.cpuUsPerRequest, 1),
+      fixed(s.cpuRatio, 2),
       fixed(s.coldStartMs, 0),
       fixed(s.coldStartRatio, 2),
       fixed(s.idleRssMib, 1),

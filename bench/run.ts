@@ -5,7 +5,7 @@
 // Phases: cold start and idle memory (spawned fresh, interleaved), closed-loop load with wrk
 // in interleaved rounds, memory after load, /metrics scrapes, then the concurrency check on a
 // fresh service. Servers run pinned to CPU 0 and load generators to CPU 1 unless --no-pin.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -14,7 +14,7 @@ import { buildPeers } from './build-peers.ts';
 import { measureConcurrency } from './concurrency.ts';
 import type { ConcurrencyResult } from './concurrency.ts';
 import { describeMachine } from './machine.ts';
-import { readMemoryKib } from './proc-stats.ts';
+import { readCpuTimeUs, readMemoryKib } from './proc-stats.ts';
 import {
   checkTargets,
   renderChecks,
@@ -24,6 +24,7 @@ import {
   summarize,
 } from './report.ts';
 import type { TargetMeasurements } from './report.ts';
+import { writeMarkdown } from './results-file.ts';
 import { measureScrape } from './scrape.ts';
 import { startServer } from './server-process.ts';
 import type { RunningServer } from './server-process.ts';
@@ -131,15 +132,18 @@ async function measureLoad(
   }
   for (let round = 1; round <= settings.rounds; round++) {
     for (const m of all) {
+      const pid = servers.get(m.target.name)?.pid ?? 0;
+      const cpuBeforeUs = readCpuTimeUs(pid);
       const result = await runLoad({
         url: urlOf(m),
         connections: settings.connections,
         durationSeconds: settings.durationSeconds,
         cpuList: settings.loadCpus,
       });
+      result.cpuUsPerRequest = (readCpuTimeUs(pid) - cpuBeforeUs) / result.requests;
       m.rounds.push(result);
       console.log(
-        `  round ${round} ${m.target.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`,
+        `  round ${round} ${m.target.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.cpuUsPerRequest.toFixed(1)} us CPU/req, errors ${result.errors}`,
       );
     }
   }
@@ -198,7 +202,7 @@ async function main(): Promise<void> {
 
   const table = renderSummaryTable(summaries);
   console.log(`\n${table}\n\n${renderChecks(checks)}\n`);
-  writeFileSync(
+  await writeMarkdown(
     settings.outputPath,
     renderResults(settings, all, table, checks, concurrency, minutes),
   );
@@ -258,7 +262,9 @@ ${renderMachine(describeMachine())}
 - Load: wrk, ${settings.connections} connections, one thread, closed loop, ${settings.durationSeconds} s per
   round on \`/hello?user=x\`, ${settings.rounds} rounds visiting the targets in turn after a
   ${settings.warmupSeconds} s warm-up each. The table shows medians over rounds; "x Hono" is the median
-  of the per-round ratios to bare Hono in the same round.
+  of the per-round ratios to bare Hono in the same round. "CPU us/req" is the server's user plus
+  system CPU time (/proc/PID/stat) over the round divided by the requests served: other work on
+  the machine moves it far less than it moves req/s.
 - ${pinning}. The machine is shared with other work, so single rounds can be noisy.
 - Cold start: from spawn to the first 200 on \`/readyz\` (service) or \`/healthz\` (peers),
   polled every 2 ms, median of ${settings.coldStarts}. Idle RSS: VmRSS ${settings.idleSettleMs} ms after

@@ -9,12 +9,18 @@ const REPORT_SCRIPT = resolve(import.meta.dirname, 'wrk-report.lua');
 export interface LoadResult {
   requestsPerSecond: number;
   requests: number;
-  /** Socket errors plus responses outside 2xx and 3xx. */
+  /** Socket errors plus responses with status 400 or above. */
   errors: number;
+  /** Connect, read and write errors and timeouts. */
+  socketErrors: number;
+  /** Responses with status 400 or above. */
+  errorResponses: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Server CPU time (user + system) per request, in microseconds; set by the caller. */
+  cpuUsPerRequest?: number;
 }
 
 /** Options of one wrk run. */
@@ -26,7 +32,10 @@ export interface LoadOptions {
   threads?: number;
   /** CPU list for taskset, or undefined to leave wrk unpinned. */
   cpuList?: string | undefined;
-  /** Lua script that replaces the report script (it must print the same JSON line). */
+  /**
+   * Lua script that replaces the report script. It must print the same JSON line, for
+   * example by loading the report script from the WRK_REPORT_SCRIPT variable.
+   */
   script?: string;
 }
 
@@ -55,7 +64,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const timeoutMs = (options.durationSeconds + 30) * 1_000;
 
   return new Promise((resolvePromise, reject) => {
-    execFile(command, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+    const env = { ...process.env, WRK_REPORT_SCRIPT: REPORT_SCRIPT };
+    execFile(command, args, { timeout: timeoutMs, env }, (error, stdout, stderr) => {
       if (error) {
         reject(
           new Error(
@@ -86,6 +96,8 @@ export function parseWrkReport(stdout: string): LoadResult {
     requestsPerSecond: report.requests / (report.durationUs / 1e6),
     requests: report.requests,
     errors: connect + read + write + status + timeout,
+    socketErrors: connect + read + write + timeout,
+    errorResponses: status,
     p50Ms: report.latencyUs.p50 / 1_000,
     p90Ms: report.latencyUs.p90 / 1_000,
     p99Ms: report.latencyUs.p99 / 1_000,

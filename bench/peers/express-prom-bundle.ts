@@ -10,6 +10,7 @@ import promBundle from 'express-prom-bundle';
 import { createAccessLogger, logRequest } from './access-log.ts';
 import {
   announceListening,
+  exitOnSigterm,
   greet,
   parseDelayMs,
   parseStatusCode,
@@ -79,6 +80,7 @@ app.get('/delay/:ms', async (req, res) => {
   res.type('text').send(`waited ${ms} ms\n`);
 });
 
+exitOnSigterm();
 const { port, host } = readListenOptions();
 const server = app.listen(port, host, () => {
   announceListening('express-prom-bundle', (server.address() as AddressInfo).port);

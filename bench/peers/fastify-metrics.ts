@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { logRequest } from './access-log.ts';
 import {
   announceListening,
+  exitOnSigterm,
   greet,
   parseDelayMs,
   parseStatusCode,
@@ -55,6 +56,7 @@ app.get<{ Params: { ms: string } }>('/delay/:ms', async (request, reply) => {
   return `waited ${ms} ms\n`;
 });
 
+exitOnSigterm();
 const { port, host } = readListenOptions();
 await app.listen({ port, host });
 const address = app.server.address();

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
 
 import {
   announceListening,
+  exitOnSigterm,
   greet,
   parseDelayMs,
   parseStatusCode,
@@ -34,6 +35,7 @@ app.get('/delay/:ms', async (c) => {
   return c.text(`waited ${ms} ms\n`);
 });
 
+exitOnSigterm();
 const { port, host } = readListenOptions();
 serve({ fetch: app.fetch, port, hostname: host }, (info) => {
   announceListening('hono-bare', info.port);

@@ -12,6 +12,7 @@ import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
 import { createAccessLogger, logRequest } from './access-log.ts';
 import {
   announceListening,
+  exitOnSigterm,
   greet,
   parseDelayMs,
   parseStatusCode,
@@ -59,6 +60,7 @@ app.get('/delay/:ms', async (c) => {
   return c.text(`waited ${ms} ms\n`);
 });
 
+exitOnSigterm();
 const { port, host } = readListenOptions();
 serve({ fetch: app.fetch, port, hostname: host }, (info) => {
   announceListening('hono-prometheus', info.port);

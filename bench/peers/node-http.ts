@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 import {
   announceListening,
+  exitOnSigterm,
   greet,
   parseDelayMs,
   parseStatusCode,
@@ -50,6 +51,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   send(res, 404, 'not found\n');
 }
 
+exitOnSigterm();
 const { port, host } = readListenOptions();
 const server = createServer((req, res) => {
   handle(req, res).catch((error: unknown) => {

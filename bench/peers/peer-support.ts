@@ -16,6 +16,14 @@ export function readListenOptions(): { port: number; host: string } {
   return { port, host: process.env.HOST ?? '127.0.0.1' };
 }
 
+/**
+ * Exits with status 0 on SIGTERM, so `node --cpu-prof` writes its profile (it does not when
+ * the default SIGTERM action kills the process).
+ */
+export function exitOnSigterm(): void {
+  process.once('SIGTERM', () => process.exit(0));
+}
+
 /** Writes the line that the bench runner reads the bound port from. */
 export function announceListening(name: string, port: number): void {
   process.stdout.write(`${JSON.stringify({ msg: 'server started', peer: name, port })}\n`);
