@@ -7,8 +7,8 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { K8sObject } from './render.ts';
 
 /** Returns the value, or throws naming what was missing. */
-export function required<T>(value: T | null | undefined, what: string): T {
-  if (value === null || value === undefined) throw new Error(`${what} is missing`);
+export function required<T>(value: T | null | undefined, description: string): T {
+  if (value === null || value === undefined) throw new Error(`${description} is missing`);
   return value;
 }
 
