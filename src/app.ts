@@ -3,6 +3,7 @@ import { Hono, type Handler } from 'hono';
 import type { AppDeps, AppEnv } from './app-types.ts';
 import { errorResponse } from './http/errors.ts';
 import { createObserveMiddleware } from './http/observe.ts';
+import { ALLOWED_METHODS } from './http/request-guard.ts';
 import { createHelloHandler } from './routes/hello.ts';
 import { createDelayHandler, statusHandler } from './routes/faults.ts';
 import { createMetricsHandler } from './routes/metrics.ts';
@@ -11,9 +12,6 @@ import { rootHandler } from './routes/root.ts';
 import { createVersionHandler } from './routes/version.ts';
 
 export type { AppDeps, AppEnv, Readiness } from './app-types.ts';
-
-/** Methods every route serves; Hono runs the GET handler for HEAD and drops the body. */
-const ALLOWED_METHODS = 'GET, HEAD';
 
 /**
  * Builds the Hono app: every route as a function of the request context. It owns no socket,
@@ -36,6 +34,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use(createObserveMiddleware(deps));
 
+  // Hono runs each GET handler for HEAD too and drops the body.
   for (const [path, handler] of routes) {
     app.get(path, handler);
     // Any other method on a known path: 204 with Allow for OPTIONS, else 405 with Allow.

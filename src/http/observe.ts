@@ -14,7 +14,7 @@ export const MAX_LOGGED_PATH_LENGTH = 256;
 const MAX_LOGGED_USER_AGENT_LENGTH = 256;
 
 interface NodeBindings {
-  incoming?: { socket?: { remoteAddress?: string } };
+  incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } };
 }
 
 function truncate(text: string, max: number): string {
@@ -36,7 +36,14 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
     const method = c.req.method;
     const path = c.req.path;
     const observed = !UNOBSERVED_PATHS.has(path);
-    const scheme = c.req.url.startsWith('https:') ? 'https' : 'http';
+    const socket = (c.env as NodeBindings | undefined)?.incoming?.socket;
+    // Read now: a socket that the client has closed no longer reports its peer address.
+    const peer = socket?.remoteAddress;
+    // Under Node the scheme is the connection's. The URL's scheme may come from an
+    // absolute-form request target ("GET https://host/ HTTP/1.1"), which is the client's claim.
+    const secure =
+      socket === undefined ? c.req.url.startsWith('https:') : socket.encrypted === true;
+    const scheme = secure ? 'https' : 'http';
     const requestId = resolveRequestId(c.req.header('x-request-id'));
     c.set('requestId', requestId);
 
@@ -58,7 +65,6 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
       // Probe and scrape requests arrive every few seconds and would drown the access log.
       const level = !observed ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
       if (logger.isLevelEnabled(level)) {
-        const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress;
         const trace = parseTraceparent(c.req.header('traceparent'));
         logger[level](
           {
