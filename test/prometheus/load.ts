@@ -2,6 +2,8 @@
 import { Agent, get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+export { quantileOf } from '../../src/cli/latency-report.ts';
+
 export interface LoadOptions {
   /** Number of GET requests to send. */
   count: number;
@@ -9,6 +11,8 @@ export interface LoadOptions {
   rampMs?: number;
   /** Maximum time for one request, in ms. @default 15000 */
   timeoutMs?: number;
+  /** Agent whose open keep-alive connections to reuse. @default a new connection per request */
+  agent?: Agent;
 }
 
 export interface LoadResult {
@@ -20,12 +24,12 @@ export interface LoadResult {
 }
 
 /**
- * Sends `options.count` GET requests to `url`, each on a new connection, and waits for all
- * of them. Latency runs from the call to http.get until the body has been read.
+ * Sends `options.count` GET requests to `url` and waits for all of them. Latency runs from
+ * the call to http.get until the body has been read.
  */
 export async function sendRequests(url: string, options: LoadOptions): Promise<LoadResult> {
   const { count, rampMs = 0, timeoutMs = 15_000 } = options;
-  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  const agent = options.agent ?? new Agent({ keepAlive: false, maxSockets: Infinity });
   const result: LoadResult = { latenciesS: [], statuses: [], peakInFlight: 0 };
   let inFlight = 0;
 
@@ -61,22 +65,7 @@ export async function sendRequests(url: string, options: LoadOptions): Promise<L
   try {
     await Promise.all(requests);
   } finally {
-    agent.destroy();
+    if (options.agent === undefined) agent.destroy();
   }
   return result;
-}
-
-/**
- * Returns the q-quantile of `values` with linear interpolation between the closest ranks
- * (the R-7 definition, which numpy and spreadsheets use by default).
- */
-export function quantileOf(values: readonly number[], q: number): number {
-  if (values.length === 0) throw new Error('quantile of an empty list');
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  const lowerValue = sorted[lower] as number;
-  const upperValue = sorted[upper] as number;
-  return lowerValue + (upperValue - lowerValue) * (position - lower);
 }
