@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { exportRuleFile, listRecordingRules, readPrometheusRuleSpec } from '../../src/cli/rules.ts';
-import { startService, type RunningService } from '../support/process.ts';
+import { ROOT, startService, type RunningService } from '../support/process.ts';
 import { startPrometheus, type TestPrometheus, type VectorSample } from '../support/prometheus.ts';
 import { quantileOf, sendRequests } from './load.ts';
 
@@ -101,7 +101,7 @@ beforeAll(async () => {
     `test event-loop delay p99 ${(eventLoopDelay.percentile(99) / 1e6).toFixed(0)} ms, ` +
     `load average ${loadAverage.toFixed(1)} on ${availableParallelism()} CPUs`;
   if (loadAverage > availableParallelism()) {
-    loadConditions += ' (CPUs saturated by other work: client latency includes CPU waits)';
+    loadConditions += ' (more runnable processes than CPUs: client latency can include CPU waits)';
   }
   expect(hello.statuses.filter((status) => status !== 200)).toEqual([]);
   expect(hello.peakInFlight).toBeGreaterThanOrEqual(MIN_CONCURRENT_REQUESTS);
@@ -219,4 +219,26 @@ describe('recording rules on a real Prometheus', () => {
     expect(statusRoute).toBeCloseTo(0.5, 9);
     expect(hello).toBe(0);
   });
+});
+
+describe('documented queries on a real Prometheus', () => {
+  const documents = [
+    'otel/prometheus/README.md',
+    ...readdirSync(join(ROOT, 'docs/runbooks')).map((name) => `docs/runbooks/${name}`),
+  ];
+  const queries = documents.flatMap((document) =>
+    [...readFileSync(join(ROOT, document), 'utf8').matchAll(/```promql\n([\s\S]*?)```/g)].map(
+      (match, index) => ({ document, index, promql: match[1] ?? '' }),
+    ),
+  );
+
+  it('finds queries in the docs', () => {
+    expect(queries.length).toBeGreaterThan(10);
+  });
+
+  for (const { document, index, promql } of queries) {
+    it(`${document} query ${index + 1} evaluates`, async () => {
+      await expect(prometheus.query(promql)).resolves.toBeInstanceOf(Array);
+    });
+  }
 });
