@@ -4,8 +4,10 @@ import type { Context } from 'hono';
 export type HeaderField = readonly [name: string, value: string];
 
 // Never copied into the response: hop-by-hop and framing headers (RFC 9110 section 7.6.1,
-// RFC 9112), Host, credentials, our own headers, and headers that would make the echo
-// control the client (set cookies, redirect, change decoding or security policy).
+// RFC 9112), Host, credentials and our own headers. Also left out are headers that would let
+// the echo control the client or a shared cache: they set cookies, redirect, or change
+// decoding, caching or security policy. Every `content-*` header describes the response body, so the whole
+// family is left out by prefix.
 const NOT_ECHOED = new Set([
   'connection',
   'keep-alive',
@@ -13,22 +15,13 @@ const NOT_ECHOED = new Set([
   'te',
   'trailer',
   'upgrade',
-  'content-length',
-  'content-type',
   'host',
-  'authorization',
-  'proxy-authorization',
   'cookie',
   'set-cookie',
-  'content-encoding',
-  'content-location',
-  'content-range',
   'location',
   'refresh',
   'www-authenticate',
   'strict-transport-security',
-  'content-security-policy',
-  'content-security-policy-report-only',
   'clear-site-data',
   'alt-svc',
   'http2-settings',
@@ -37,18 +30,48 @@ const NOT_ECHOED = new Set([
   'server',
   'version',
   'x-request-id',
+  'cache-control',
+  'expires',
+  'pragma',
+  'age',
+  'vary',
+  'etag',
+  'last-modified',
 ]);
-const NOT_ECHOED_PREFIXES = ['proxy-', 'access-control-'];
+const NOT_ECHOED_PREFIXES = ['proxy-', 'access-control-', 'content-'];
 
-/** Headers whose values are credentials: listed by name only. */
-const CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+// Names that carry credentials by convention: Authorization, Cookie, and any name with a
+// dash-separated part such as auth, token, key, secret or session (X-Api-Key,
+// X-Auth-Token, X-Amz-Security-Token, X-CSRF-Token). Their values are never echoed, and
+// the body lists them redacted. NOTE: a credential under a name outside this pattern is
+// still echoed back to the client that sent it.
+const CREDENTIAL_NAME =
+  /(?:^|-)(?:auth|authorization|token|key|apikey|secret|password|passwd|session|cookie|credentials?|signature|jwt|assertion)(?:-|$)/;
 
 export const REDACTED = '[redacted]';
 
+/** Returns whether a header name conventionally carries a credential. */
+export function isCredential(name: string): boolean {
+  return CREDENTIAL_NAME.test(name);
+}
+
 /** Returns whether a request header may be copied into the response. */
 export function isEchoed(name: string): boolean {
-  if (NOT_ECHOED.has(name)) return false;
+  if (NOT_ECHOED.has(name) || isCredential(name)) return false;
   return !NOT_ECHOED_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/**
+ * Lists the header names that the Connection header marks as hop-by-hop for this request
+ * (RFC 9110 section 7.6.1), lowercase.
+ */
+function connectionOptions(fields: readonly HeaderField[]): Set<string> {
+  const names = new Set<string>();
+  for (const [name, value] of fields) {
+    if (name !== 'connection') continue;
+    for (const option of value.split(',')) names.add(option.trim().toLowerCase());
+  }
+  return names;
 }
 
 interface NodeBindings {
@@ -75,10 +98,14 @@ export function requestHeaderFields(c: Context): HeaderField[] {
   return fields;
 }
 
-/** Appends every echoable field to the response headers, keeping repeated values apart. */
+/**
+ * Appends every echoable field to the response headers. The fetch Headers class joins
+ * repeated fields into one comma-separated line, which RFC 9110 section 5.3 treats as equal.
+ */
 export function echoHeaders(fields: readonly HeaderField[], target: Headers): void {
+  const hopByHop = connectionOptions(fields);
   for (const [name, value] of fields) {
-    if (!isEchoed(name)) continue;
+    if (!isEchoed(name) || hopByHop.has(name)) continue;
     try {
       target.append(name, value);
     } catch {
@@ -91,7 +118,7 @@ export function echoHeaders(fields: readonly HeaderField[], target: Headers): vo
 export function describeHeaders(fields: readonly HeaderField[]): string {
   let text = '';
   for (const [name, value] of fields) {
-    text += `${name}: ${CREDENTIALS.has(name) ? REDACTED : value}\n`;
+    text += `${name}: ${isCredential(name) ? REDACTED : value}\n`;
   }
   return text;
 }
