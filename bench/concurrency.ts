@@ -18,6 +18,9 @@ export interface ConcurrencyResult extends ConcurrencyOutcome {
   peakRssKib: number;
   /** Highest sum of http_server_active_requests seen by the periodic scrapes. */
   maxActiveRequests: number;
+  /** Scrapes that returned the gauge, and scrapes that failed or timed out. */
+  scrapesOk: number;
+  scrapesFailed: number;
 }
 
 /** Runs the client against `/hello` of a service started with the default delay. */
@@ -41,10 +44,16 @@ export async function measureConcurrency(
       : ['-c', options.cpuList, process.execPath, ...clientArgs];
 
   let running = true;
-  let maxActiveRequests = 0;
+  const scrapes = { maxActiveRequests: 0, scrapesOk: 0, scrapesFailed: 0 };
   const sampler = (async () => {
     while (running) {
-      maxActiveRequests = Math.max(maxActiveRequests, await readActiveRequests(server.baseUrl));
+      const active = await readActiveRequests(server.baseUrl);
+      if (active === undefined) {
+        scrapes.scrapesFailed++;
+      } else {
+        scrapes.scrapesOk++;
+        scrapes.maxActiveRequests = Math.max(scrapes.maxActiveRequests, active);
+      }
       await sleep(SAMPLE_INTERVAL_MS);
     }
   })();
@@ -57,17 +66,20 @@ export async function measureConcurrency(
       });
     });
     const outcome = JSON.parse(stdout.trim()) as ConcurrencyOutcome;
-    return { ...outcome, peakRssKib: readMemoryKib(server.pid).peakRssKib, maxActiveRequests };
+    running = false;
+    await sampler;
+    return { ...outcome, peakRssKib: readMemoryKib(server.pid).peakRssKib, ...scrapes };
   } finally {
     running = false;
     await sampler;
   }
 }
 
-/** Sum of all http_server_active_requests series, or 0 when the scrape fails. */
-async function readActiveRequests(baseUrl: string): Promise<number> {
+/** Sum of all http_server_active_requests series, or undefined when the scrape fails. */
+async function readActiveRequests(baseUrl: string): Promise<number | undefined> {
   try {
-    const { body } = await httpGet(`${baseUrl}/metrics`, { timeoutMs: 2_000 });
+    const { status, body } = await httpGet(`${baseUrl}/metrics`, { timeoutMs: 10_000 });
+    if (status !== 200) return undefined;
     let total = 0;
     for (const line of body.split('\n')) {
       if (!/^http_server_active_requests[ {]/.test(line)) continue;
@@ -75,7 +87,7 @@ async function readActiveRequests(baseUrl: string): Promise<number> {
     }
     return total;
   } catch {
-    // A slow scrape under this load is possible; the client's own counts still hold.
-    return 0;
+    // A scrape can time out under this load. It is counted, and the client's counts still hold.
+    return undefined;
   }
 }

@@ -11,7 +11,7 @@ export interface GetResult {
   elapsedMs: number;
 }
 
-/** Sends GET (or another method) and reads the whole body; rejects on socket errors. */
+/** Sends GET (or another method) and reads the whole body. Rejects on socket errors. */
 export function httpGet(
   url: string,
   options: { agent?: Agent; method?: string; timeoutMs?: number } = {},

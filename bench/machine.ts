@@ -1,7 +1,7 @@
 // Describes the machine and software versions that a result was measured with.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -30,6 +30,8 @@ export interface MachineInfo {
   cores: number;
   memoryGib: number;
   kernel: string;
+  /** 1, 5 and 15 minute load averages when the description was taken. */
+  loadAverage: string;
   node: string;
   wrk: string;
   commit: string;
@@ -37,7 +39,7 @@ export interface MachineInfo {
   packages: Record<string, string>;
 }
 
-/** Collects the machine description; unknown values become "unknown". */
+/** Collects the machine description, with "unknown" for values it cannot read. */
 export function describeMachine(): MachineInfo {
   const packages: Record<string, string> = {};
   for (const name of MEASURED_PACKAGES) packages[name] = readPackageVersion(name);
@@ -47,6 +49,9 @@ export function describeMachine(): MachineInfo {
     cores: availableParallelism(),
     memoryGib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: release(),
+    loadAverage: loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' / '),
     node: process.version,
     wrk: runQuietly('wrk', ['-v']).split('\n')[0]?.trim() ?? 'unknown',
     commit: runQuietly('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim(),

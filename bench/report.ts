@@ -48,7 +48,7 @@ export interface TargetCheck {
   met: boolean;
 }
 
-/** Builds the summary of every target; ratios use the same round of the reference. */
+/** Builds the summary of every target, with ratios to the reference's same round. */
 export function summarize(
   all: readonly TargetMeasurements[],
   referenceName: string,
@@ -206,6 +206,7 @@ export function renderMachine(machine: MachineInfo): string {
   const lines = [
     `- Date: ${machine.date}`,
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${machine.memoryGib} GiB; Linux ${machine.kernel}`,
+    `- Load average (1 / 5 / 15 min) when written: ${machine.loadAverage}`,
     `- Node ${machine.node}; ${machine.wrk}`,
     `- Service ${machine.serviceVersion} at commit ${machine.commit}`,
     `- Packages: ${Object.entries(machine.packages)

@@ -6,6 +6,7 @@
 // in interleaved rounds, memory after load, /metrics scrapes, then the concurrency check on a
 // fresh service. Servers run pinned to CPU 0 and load generators to CPU 1 unless --no-pin.
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -98,7 +99,7 @@ function emptyMeasurements(target: Target): TargetMeasurements {
   };
 }
 
-/** Spawns every target `coldStarts` times in turn; records cold start and RSS after settling. */
+/** Spawns every target `coldStarts` times in turn, recording cold start and RSS after settling. */
 async function measureColdStarts(settings: RunSettings, all: TargetMeasurements[]): Promise<void> {
   for (let i = 0; i < settings.coldStarts; i++) {
     for (const m of all) {
@@ -155,6 +156,9 @@ async function main(): Promise<void> {
     throw new Error(`${SERVICE_ENTRY} is missing: run "npm run build" first (npm run bench does)`);
   }
   const started = Date.now();
+  const startLoadAverage = loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' / ');
   console.log('building peers');
   await buildPeers();
   const all = TARGETS.map(emptyMeasurements);
@@ -204,7 +208,7 @@ async function main(): Promise<void> {
   console.log(`\n${table}\n\n${renderChecks(checks)}\n`);
   await writeMarkdown(
     settings.outputPath,
-    renderResults(settings, all, table, checks, concurrency, minutes),
+    renderResults(settings, all, table, checks, concurrency, minutes, startLoadAverage),
   );
   console.log(`wrote ${settings.outputPath} (${minutes.toFixed(1)} min)`);
 }
@@ -237,6 +241,7 @@ function renderResults(
   checks: ReturnType<typeof checkTargets>,
   concurrency: ConcurrencyResult,
   minutes: number,
+  startLoadAverage: string,
 ): string {
   const pinning = settings.serverCpus
     ? `Servers ran pinned to CPU ${settings.serverCpus} and load generators to CPU ${settings.loadCpus} (taskset)`
@@ -265,7 +270,8 @@ ${renderMachine(describeMachine())}
   of the per-round ratios to bare Hono in the same round. "CPU us/req" is the server's user plus
   system CPU time (/proc/PID/stat) over the round divided by the requests served: other work on
   the machine moves it far less than it moves req/s.
-- ${pinning}. The machine is shared with other work, so single rounds can be noisy.
+- ${pinning}. The machine was shared with other work (load average ${startLoadAverage} at the
+  start), so single rounds are noisy and latency percentiles most of all.
 - Cold start: from spawn to the first 200 on \`/readyz\` (service) or \`/healthz\` (peers),
   polled every 2 ms, median of ${settings.coldStarts}. Idle RSS: VmRSS ${settings.idleSettleMs} ms after
   that first 200, median of the same starts. RSS after load: VmRSS after all rounds.
@@ -300,7 +306,7 @@ then one request written on each:
 
 - 200 responses: ${concurrency.ok}; other statuses: ${statusList || 'none'}; errors: ${errorList || 'none'}
 - latency from the write: p50 ${concurrency.latencyMs.p50.toFixed(0)} ms, p99 ${concurrency.latencyMs.p99.toFixed(0)} ms, max ${concurrency.latencyMs.max.toFixed(0)} ms
-- highest \`http_server_active_requests\` seen by scrapes every 250 ms: ${concurrency.maxActiveRequests}
+- highest \`http_server_active_requests\` seen by scrapes every 250 ms: ${concurrency.maxActiveRequests} (${concurrency.scrapesOk} scrapes returned, ${concurrency.scrapesFailed} failed or timed out after 10 s)
 - peak RSS of the service (VmHWM): ${(concurrency.peakRssKib / 1024).toFixed(1)} MiB
 `;
 }

@@ -133,7 +133,7 @@ async function waitForStatus200(url: string, hasExited: () => boolean): Promise<
   throw new Error(`${url} not 200 within ${START_TIMEOUT_MS} ms (last: ${lastProblem})`);
 }
 
-/** Sends SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; resolves once the process has exited. */
+/** Sends SIGTERM, then SIGKILL after STOP_TIMEOUT_MS. Resolves once the process has exited. */
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolvePromise) => {

@@ -1,11 +1,11 @@
 // Small statistics helpers for the bench runner and the soak script.
 
-/** Median of the values; NaN for an empty list. */
+/** Median of the values, or NaN for an empty list. */
 export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
 
-/** Quantile q (0..1) with linear interpolation between the closest ranks; NaN when empty. */
+/** Quantile q (0..1) interpolated between the closest ranks, or NaN when empty. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -17,7 +17,7 @@ export function quantile(values: readonly number[], q: number): number {
   return lowerValue + (upperValue - lowerValue) * (position - lower);
 }
 
-/** Least-squares line through the points; slope is in y units per x unit. */
+/** Least-squares line through the points, with the slope in y units per x unit. */
 export function linearFit(
   xs: readonly number[],
   ys: readonly number[],

@@ -19,7 +19,7 @@ export interface Target {
   readyPath: string;
   /** Whether /metrics has a request histogram worth scraping. */
   hasMetrics: boolean;
-  /** What the target writes per request, for RESULTS.md. */
+  /** Description of the target's per-request logging, for RESULTS.md. */
   logging: string;
 }
 

@@ -1,5 +1,6 @@
 -- Sends a mix of requests for the soak: /hello with its delay, fast routes, client and
--- server errors, unknown paths, and a scrape. Each connection walks the list in turn.
+-- server errors, unknown paths, and a scrape. Requests take the paths in turn, with one
+-- counter per wrk thread.
 -- The JSON report comes from the script named by WRK_REPORT_SCRIPT (wrk-report.lua).
 dofile(os.getenv("WRK_REPORT_SCRIPT"))
 

@@ -19,7 +19,7 @@ export interface LoadResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
-  /** Server CPU time (user + system) per request, in microseconds; set by the caller. */
+  /** Server CPU time (user + system) per request in microseconds, set by the caller. */
   cpuUsPerRequest?: number;
 }
 
@@ -28,7 +28,7 @@ export interface LoadOptions {
   url: string;
   connections: number;
   durationSeconds: number;
-  /** wrk threads; one is enough for a single-core Node server. */
+  /** wrk threads. One is enough for a single-core Node server. */
   threads?: number;
   /** CPU list for taskset, or undefined to leave wrk unpinned. */
   cpuList?: string | undefined;
@@ -46,7 +46,7 @@ interface WrkReport {
   latencyUs: { p50: number; p90: number; p99: number; max: number };
 }
 
-/** Runs wrk once; rejects when wrk is missing, fails, or prints no report. */
+/** Runs wrk once. Rejects when wrk is missing, fails, or prints no report. */
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const wrkArgs = [
     `-t${options.threads ?? 1}`,
@@ -60,7 +60,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   ];
   const command = options.cpuList === undefined ? 'wrk' : 'taskset';
   const args = options.cpuList === undefined ? wrkArgs : ['-c', options.cpuList, 'wrk', ...wrkArgs];
-  // wrk stops by itself after the duration; the timeout only guards against a hang.
+  // wrk stops by itself after the duration, so the timeout only guards against a hang.
   const timeoutMs = (options.durationSeconds + 30) * 1_000;
 
   return new Promise((resolvePromise, reject) => {

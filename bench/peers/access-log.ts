@@ -1,9 +1,10 @@
-// One pino JSON line per request on stdout, with the same fields as the service's access log,
-// so that the instrumented peers pay for logging as the service does.
+// One pino JSON line per request on stdout, with the service's access log fields except
+// client_ip and request_id (pino adds pid and hostname instead), so that the instrumented
+// peers pay for logging about as the service does.
 import { pino } from 'pino';
 import type { BaseLogger, Logger } from 'pino';
 
-/** The part of a pino logger used here; Fastify's request logger also has it. */
+/** The part of a pino logger used here, which Fastify's request logger also has. */
 export type AccessLogger = Pick<BaseLogger, 'info' | 'warn' | 'error'>;
 
 /** Fields of one access log line. */

@@ -19,7 +19,7 @@ import {
   statusAllowsBody,
 } from './peer-support.ts';
 
-/** Route template that Express matched, or `unmatched`; `req.route` is typed `any`. */
+/** Route template that Express matched, or `unmatched`. Express types `req.route` as `any`. */
 function readRoutePath(req: Request): string {
   const route = req.route as { path?: unknown } | undefined;
   return typeof route?.path === 'string' ? route.path : 'unmatched';

@@ -1,7 +1,9 @@
-// Shared pieces of the peer servers, so that every peer does the same work per request
-// as the service: parse `user`, check its length, and format the same greeting.
+// Shared pieces of the peer servers, so that every peer does the same basic work per request
+// as the service: parse `user`, check its length, and format the greeting.
+// NOTE: the service also rejects control characters in `user` and lists the request headers
+// in its body, which the peers leave out, so they do slightly less work per request.
 
-/** Longest `user` value accepted, as in the service; longer values get a 400. */
+/** Longest `user` value accepted, as in the service. Longer values get a 400. */
 export const MAX_USER_LENGTH = 256;
 
 /** Largest `/delay/:ms` value accepted, as the service's MAX_DELAY_MS default. */
@@ -49,7 +51,7 @@ export function parseDelayMs(text: string): number | null {
   return Number.isInteger(ms) && ms >= 0 && ms <= MAX_DELAY_MS ? ms : null;
 }
 
-/** Whether a response with this status may carry a body (not 204, 205 or 304). */
+/** Returns whether a response with this status may carry a body (all but 204, 205 and 304). */
 export function statusAllowsBody(code: number): boolean {
   return code !== 204 && code !== 205 && code !== 304;
 }
