@@ -200,6 +200,7 @@ async function runDemo(options: DemoOptions, signal: AbortSignal): Promise<'done
       await prometheus.waitForScrapes(2);
     }
     const baselineAtS = Date.now() / 1000;
+    if (signal.aborted) return 'interrupted';
 
     console.log(
       `Sending /hello requests for ${options.durationMs / 1000} s, ${options.concurrency} at a time. ` +

@@ -202,9 +202,18 @@ async function launch(parameters: LaunchParameters): Promise<LocalPrometheus> {
   const client = createPrometheusClient(url);
   let stopped = false;
 
+  // If this process exits without calling stop(), for example after an uncaught error,
+  // Prometheus and its directory would outlive it.
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
+    process.off('exit', killOnExit);
     await terminate(child, exited);
     rmSync(directory, { recursive: true, force: true });
   }
@@ -215,6 +224,7 @@ async function launch(parameters: LaunchParameters): Promise<LocalPrometheus> {
     );
   } catch (error) {
     stopped = true;
+    process.off('exit', killOnExit);
     await terminate(child, exited);
     rmSync(join(directory, `data-${port}`), { recursive: true, force: true });
     throw error;
