@@ -69,8 +69,7 @@ async function main(): Promise<void> {
   const readiness = new ReadinessState();
   const app = createApp({ config, logger, telemetry, readiness });
 
-  let shuttingDownHook = (): void => {};
-  const appServer = createNodeServer(app.fetch, config, logger, () => shuttingDownHook());
+  const appServer = createNodeServer(app.fetch, config, logger);
   const port = await listen(appServer.server, config.port, config.host);
 
   let metricsServer;
@@ -91,11 +90,6 @@ async function main(): Promise<void> {
     metricsServer,
     exit: (code) => process.exit(code),
   });
-  // During the drain, a keep-alive socket that finished its response with Connection: close
-  // closes by itself; this catches any that went idle another way.
-  shuttingDownHook = () => {
-    if (readiness.isShuttingDown()) setImmediate(() => appServer.server.closeIdleConnections());
-  };
   for (const signal of SHUTDOWN_SIGNALS) {
     process.on(signal, () => void shutdown(signal));
   }

@@ -80,7 +80,6 @@ export function createNodeServer(
   fetchHandler: FetchHandler,
   config: Config,
   logger: Logger,
-  onResponseClosed?: () => void,
 ): NodeServer {
   const version = config.version;
   let inFlight = 0;
@@ -184,7 +183,6 @@ export function createNodeServer(
       response.once('close', () => {
         inFlight -= 1;
         open.delete(response);
-        onResponseClosed?.();
       });
       serve(request, response);
     },

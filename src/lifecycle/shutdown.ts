@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Config } from '../config/config.ts';
@@ -11,6 +12,11 @@ import type { ReadinessState } from './readiness-state.ts';
 // the pod's grace period.
 const TELEMETRY_FLUSH_TIMEOUT_MS = 5_000;
 
+// How often the drain closes idle keep-alive connections, the first time only after this
+// long. A client may be sending its next request on one as the listener closes, and the wait
+// lets that request be served with Connection: close instead of meeting a closed socket.
+const IDLE_SWEEP_INTERVAL_MS = 250;
+
 export interface ShutdownDeps {
   readonly config: Config;
   readonly logger: Logger;
@@ -21,6 +27,23 @@ export interface ShutdownDeps {
   readonly metricsServer?: Server;
   /** Ends the process; process.exit outside tests. */
   readonly exit: (code: number) => void;
+}
+
+/**
+ * Stops accepting connections and resolves once every open connection has closed.
+ *
+ * http.Server#close would also close every idle keep-alive connection at once (Node 19 and
+ * later), racing clients that are sending their next request on one. The drain sweeps idle
+ * connections itself, after a wait.
+ */
+function stopListening(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    NetServer.prototype.close.call(server, () => resolve());
+  });
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -40,8 +63,9 @@ function closeServer(server: Server): Promise<void> {
  * 2. the server keeps serving for SHUTDOWN_DELAY_MS while that news spreads to kube-proxy and
  *    ingress controllers (Knative's queue-proxy drains before the container gets SIGTERM, so
  *    Knative manifests set this delay low);
- * 3. the listener stops accepting, idle keep-alive connections close, and every further
- *    response carries `Connection: close`;
+ * 3. the listener stops accepting; every response since step 1 carries `Connection: close`,
+ *    and idle connections are closed every IDLE_SWEEP_INTERVAL_MS, starting one interval
+ *    after the listener closed;
  * 4. in-flight requests get SHUTDOWN_TIMEOUT_MS to finish, after which the rest are cut;
  * 5. telemetry is flushed and shut down, and the process exits 0, or 1 if requests were cut.
  *
@@ -73,8 +97,9 @@ export function createShutdown(deps: ShutdownDeps): (signal: string) => Promise<
 
       await sleep(config.shutdownDelayMs);
 
-      const drained = closeServer(app.server);
-      app.server.closeIdleConnections();
+      const drained = stopListening(app.server);
+      logger.info({ in_flight: app.inFlight() }, 'listener closed, draining');
+      const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_INTERVAL_MS);
 
       const timeout = new AbortController();
       const timedOut = sleep(config.shutdownTimeoutMs, 'timeout' as const, {
@@ -82,6 +107,7 @@ export function createShutdown(deps: ShutdownDeps): (signal: string) => Promise<
       }).catch(() => 'cancelled' as const);
       const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
       timeout.abort();
+      clearInterval(sweep);
 
       let exitCode = 0;
       if (outcome === 'timeout') {
