@@ -32,8 +32,10 @@ const KEEP_ALIVE_INTERVAL_MS = 20;
 // Bounds for each round: no generator runs longer, or starts more requests, than this.
 const ROUND_DEADLINE_MS = 8_000;
 const MAX_REQUESTS_PER_ROUND = 5_000;
-// Slack between the "listener closed" log time and a client's reset, both wall-clock ms.
-const CLOCK_SLACK_MS = 10;
+// Slack between a logged phase time and what clients see, in wall-clock ms. On a busy CPU the
+// process can be descheduled between closing the listener and writing the log line (13 ms was
+// seen). The resets this test must catch came 4 to 19 ms after SIGTERM, far from any close.
+const CLOCK_SLACK_MS = 50;
 
 /** Wall-clock time of SIGTERM in the current round, for outcome timestamps. */
 let signalWallMs = Number.POSITIVE_INFINITY;
@@ -74,16 +76,25 @@ interface Phases {
  * Returns a description of every outcome that breaks the drain contract, empty when none.
  *
  * One reset is outside the server's control: a connection that the kernel completed but Node
- * had not accepted yet is reset when the listening socket closes (`closedAtMs`). Such a reset
- * carries no response byte and happens at the close, never before it.
+ * had not accepted yet is reset when the listening socket closes (Linux resets its accept
+ * queue). Such a reset carries no response byte and happens at the close, never before it.
+ * Node normally accepts within milliseconds, but on a CPU shared with other busy processes a
+ * connection opened even before SIGTERM can still be waiting at the close.
  */
 function violations(outcomes: readonly Outcome[], phases: Phases): string[] {
   const { shutdownAtMs, closedAtMs } = phases;
   const found: string[] = [];
   for (const outcome of outcomes) {
     const describe = JSON.stringify(outcome);
+    const resetAtClose =
+      outcome.error === 'ECONNRESET' &&
+      !outcome.headReceived &&
+      (outcome.errorAtMs ?? 0) >= closedAtMs - CLOCK_SLACK_MS;
+
     if (outcome.headReceived && !outcome.bodyComplete) {
       found.push(`reset mid-response: ${describe}`);
+    } else if (resetAtClose) {
+      continue;
     } else if (!outcome.afterSignal && (outcome.status !== 200 || !outcome.bodyComplete)) {
       found.push(`started before SIGTERM but not served: ${describe}`);
     } else if (outcome.afterSignal && outcome.headReceived) {
@@ -93,9 +104,7 @@ function violations(outcomes: readonly Outcome[], phases: Phases): string[] {
         found.push(`served after shutdown started without Connection: close: ${describe}`);
       }
     } else if (outcome.afterSignal && outcome.error !== 'ECONNREFUSED') {
-      const atClose =
-        outcome.error === 'ECONNRESET' && (outcome.errorAtMs ?? 0) >= closedAtMs - CLOCK_SLACK_MS;
-      if (!atClose) found.push(`not a clean refusal: ${describe}`);
+      found.push(`not a clean refusal: ${describe}`);
     }
   }
   return found;
@@ -194,7 +203,8 @@ describe('SIGTERM under load', () => {
         phases.closedAtMs,
         `round ${round}: listener closed after the delay`,
       ).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS - CLOCK_SLACK_MS);
-      expect.soft(violations(load, phases), `round ${round}: load generator`).toEqual([]);
+      const label = `round ${round} (shutdown at ${phases.shutdownAtMs} ms, listener closed at ${phases.closedAtMs} ms)`;
+      expect.soft(violations(load, phases), `${label}: load generator`).toEqual([]);
       expect.soft(violations(keepAlive, phases), `round ${round}: keep-alive client`).toEqual([]);
       expect(
         beforeSignal.length,
