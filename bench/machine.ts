@@ -54,10 +54,17 @@ export function describeMachine(): MachineInfo {
       .join(' / '),
     node: process.version,
     wrk: runQuietly('wrk', ['-v']).split('\n')[0]?.trim() ?? 'unknown',
-    commit: runQuietly('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim(),
+    commit: describeCommit(),
     serviceVersion: readVersion(resolve(ROOT, 'package.json')),
     packages,
   };
+}
+
+/** Short HEAD commit, marked when src/ has changes that are not committed (the build uses them). */
+function describeCommit(): string {
+  const commit = runQuietly('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim();
+  const srcChanges = runQuietly('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src']).trim();
+  return srcChanges === '' ? commit : `${commit} with uncommitted changes in src/`;
 }
 
 function readPackageVersion(name: string): string {

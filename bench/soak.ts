@@ -2,7 +2,10 @@
 // open file descriptors from /proc, fits a line to each, and appends the result to
 // bench/RESULTS.md.
 //
-// Usage: npm run soak -- --duration 5m [--connections 100] [--no-pin]
+// Usage: npm run soak -- --duration 5m [--connections 100] [--node-options=--max-old-space-size=96] [--no-pin]
+// --node-options sets NODE_OPTIONS for the service. With a small heap limit, a leak makes
+// the process run out of heap, while a heap that V8 grew only because memory was plentiful
+// stays under the limit.
 // The service keeps its default 0-2 s /hello delay, so the load stays moderate: about
 // `connections` requests in flight at any time.
 import { resolve } from 'node:path';
@@ -14,6 +17,7 @@ import { describeMachine } from './machine.ts';
 import { countOpenFds, readMemoryKib } from './proc-stats.ts';
 import { fixed, renderMachine } from './report.ts';
 import { appendMarkdown } from './results-file.ts';
+import { httpGet } from './http-client.ts';
 import { startServer } from './server-process.ts';
 import { linearFit, median } from './stats.ts';
 import { SERVICE_ENTRY } from './targets.ts';
@@ -37,6 +41,29 @@ interface Sample {
   seconds: number;
   rssKib: number;
   fds: number;
+  /** Sum of v8js_memory_heap_used over heap spaces from /metrics, or NaN when the scrape failed. */
+  heapUsedKib: number;
+}
+
+/**
+ * Reads the V8 heap in use from the service's own /metrics. A growing JavaScript heap points
+ * at a leak in the code, and RSS growing alone points at heap capacity or native memory.
+ */
+async function readHeapUsedKib(baseUrl: string): Promise<number> {
+  try {
+    const { status, body } = await httpGet(`${baseUrl}/metrics`, { timeoutMs: 5_000 });
+    if (status !== 200) return Number.NaN;
+    let bytes = 0;
+    let found = false;
+    for (const line of body.split('\n')) {
+      if (!line.startsWith('v8js_memory_heap_used{')) continue;
+      bytes += Number(line.slice(line.lastIndexOf(' ') + 1));
+      found = true;
+    }
+    return found ? bytes / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Parses "90s", "5m", "1h" or plain seconds into seconds. */
@@ -54,6 +81,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '5m' },
       connections: { type: 'string', default: '100' },
+      'node-options': { type: 'string', default: '' },
       'no-pin': { type: 'boolean', default: false },
     },
   });
@@ -74,7 +102,11 @@ async function main(): Promise<void> {
     hasMetrics: true,
     logging: 'access log at info to a file',
   };
-  const server = await startServer(target, { cpuList: serverCpus });
+  const nodeOptions = values['node-options'];
+  const server = await startServer(target, {
+    cpuList: serverCpus,
+    env: nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions },
+  });
   console.log(`soak: ${durationSeconds} s, ${connections} connections, service pid ${server.pid}`);
 
   const samples: Sample[] = [];
@@ -95,7 +127,9 @@ async function main(): Promise<void> {
     while (!loadDone) {
       const memory = readMemoryKib(server.pid);
       const seconds = (performance.now() - startedAt) / 1_000;
-      samples.push({ seconds, rssKib: memory.rssKib, fds: countOpenFds(server.pid) });
+      const fds = countOpenFds(server.pid);
+      const heapUsedKib = await readHeapUsedKib(server.baseUrl);
+      samples.push({ seconds, rssKib: memory.rssKib, fds, heapUsedKib });
       await sleep(sampleIntervalMs);
     }
     load = await loadPromise;
@@ -103,7 +137,7 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  const section = renderSoak(durationSeconds, connections, samples, load);
+  const section = renderSoak(durationSeconds, connections, nodeOptions, samples, load);
   console.log(section);
   await appendMarkdown(RESULTS_PATH, section);
   console.log(`appended to ${RESULTS_PATH}`);
@@ -112,6 +146,7 @@ async function main(): Promise<void> {
 function renderSoak(
   durationSeconds: number,
   connections: number,
+  nodeOptions: string,
   samples: readonly Sample[],
   load: LoadResult,
 ): string {
@@ -131,11 +166,22 @@ function renderSoak(
   const growthKib = rssFit.slope * windowSeconds;
   const memoryFlat = growthKib < medianRssKib * FLAT_GROWTH_SHARE;
   const fds = samples.map((s) => s.fds);
+  const heapSamples = fitted.filter((s) => Number.isFinite(s.heapUsedKib));
+  const heapFit =
+    heapSamples.length >= 2
+      ? linearFit(
+          heapSamples.map((s) => s.seconds),
+          heapSamples.map((s) => s.heapUsedKib),
+        )
+      : undefined;
+  const heapLine = heapFit
+    ? `- V8 heap used (from /metrics): median after warm-up ${fixed(median(heapSamples.map((s) => s.heapUsedKib)) / 1024, 1)} MiB, slope ${fixed((heapFit.slope * 60) / 1024, 3)} MiB/min (${heapSamples.length} scrapes)`
+    : '- V8 heap used: not available (no v8js_memory_heap_used series on /metrics)';
   const rssValues = samples.map((s) => s.rssKib);
 
   return `## Soak (${new Date().toISOString()})
 
-\`npm run soak -- --duration ${durationSeconds}s --connections ${connections}\`: the service with
+\`npm run soak -- --duration ${durationSeconds}s --connections ${connections}${nodeOptions === '' ? '' : ` --node-options="${nodeOptions}"`}\`: the service with
 its default 0-2 s delay under a mixed closed loop (wrk-mixed.lua: /hello, /, /version,
 404, 500, /delay/5, unknown paths and /metrics), RSS and open fds sampled ${samples.length} times
 from /proc. The fit leaves out the first ${WARMUP_SHARE * 100}% of samples.
@@ -145,6 +191,7 @@ ${renderMachine(describeMachine())}
 - Requests: ${load.requests} (${fixed(load.requestsPerSecond, 0)} req/s), socket errors ${load.socketErrors}, responses >= 400 ${load.errorResponses} (the mix asks for 404 and 500 on purpose)
 - RSS: first ${fixed((rssValues[0] ?? 0) / 1024, 1)} MiB, median after warm-up ${fixed(medianRssKib / 1024, 1)} MiB, max ${fixed(Math.max(...rssValues) / 1024, 1)} MiB, last ${fixed((rssValues.at(-1) ?? 0) / 1024, 1)} MiB
 - RSS slope: ${fixed((rssFit.slope * 60) / 1024, 3)} MiB/min, ${fixed(growthKib / 1024, 2)} MiB over ${fixed(windowSeconds, 0)} s
+${heapLine}
 - Open fds: min ${Math.min(...fds)}, max ${Math.max(...fds)}, slope ${fixed(fdFit.slope * 60, 2)} per min
 - Memory flat (fitted growth under ${FLAT_GROWTH_SHARE * 100}% of median RSS): **${memoryFlat ? 'yes' : 'no'}**
 `;
