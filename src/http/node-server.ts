@@ -56,7 +56,7 @@ function checkingIntervalMs(config: Config): number {
   );
 }
 
-/** Formats a complete response with a JSON error body, for writing straight to a socket. */
+/** Formats a complete response without a body, for writing straight to a socket. */
 function rawErrorResponse(status: number, extraHeaders: string, version: string): string {
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n` +
@@ -139,6 +139,7 @@ export function createNodeServer(
     // in slowly, or never ends, from holding the connection past its response.
     if (declaresBody(request)) response.setHeader('Connection', 'close');
 
+    // Built per request, which is cheap, so that the error handler can log this request.
     const listener = getRequestListener(fetchHandler, {
       // HTTP/1.0 requests may omit Host, and the URL passed to the app then names this host.
       hostname: 'localhost',
@@ -211,7 +212,7 @@ export function createNodeServer(
       reply();
       return;
     }
-    // Pipelined requests before the malformed one are still being answered; their
+    // Pipelined requests before the malformed one are still being served. Their
     // responses go out first, in order, and the error response closes the connection.
     let remaining = ahead.length;
     for (const response of ahead) {
