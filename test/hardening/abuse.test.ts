@@ -262,14 +262,32 @@ describe('header echo', () => {
 
 describe('metric cardinality', () => {
   // Methods that Node's parser accepts, so a keep-alive connection survives each request.
-  const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND'];
+  const METHODS = [
+    'GET',
+    'POST',
+    'PUT',
+    'DELETE',
+    'PATCH',
+    'OPTIONS',
+    'TRACE',
+    'PROPFIND',
+    'MKCOL',
+    'LOCK',
+    'SEARCH',
+    'PURGE',
+    'REPORT',
+    'COPY',
+    'MOVE',
+    'SUBSCRIBE',
+  ];
   const TOTAL_REQUESTS = 50_000;
   const WARM_UP_REQUESTS = 10_000;
   const CONNECTIONS = 8;
   const BATCH = 50;
 
   function pathFor(i: number): string {
-    switch (i % 4) {
+    // The shape changes every METHODS.length requests, so every method meets every shape.
+    switch (Math.floor(i / METHODS.length) % 4) {
       case 0:
         return `/unknown/${i}?q=${i}`;
       case 1:

@@ -495,7 +495,6 @@ const CASES: readonly BadInputCase[] = [
 let service: RunningService;
 let seriesBefore: Set<string>;
 const statusesSeen = new Set<number>();
-const exchanges: RawExchange[] = [];
 
 beforeAll(async () => {
   service = await startService({ env: { DELAY_MAX_MS: '0', VERSION } });
@@ -513,7 +512,6 @@ describe('bad input over raw TCP', () => {
       timeoutMs: 5_000,
       ...(testCase.keepsConnection ? { responses: testCase.statuses.length } : {}),
     });
-    exchanges.push(exchange);
 
     expect(exchange.responses.map((response) => response.status)).toEqual(testCase.statuses);
     // Server closed the connection itself, cleanly, rather than leaving it hanging or resetting.
