@@ -184,10 +184,10 @@ describe('OTLP endpoint faults', () => {
         if (fault !== 'down') expect(receiver.received()).toBeGreaterThan(0);
         expect(faulty.length).toBeGreaterThan(100);
         // A request that waited on an export would take the 400-1,000 ms export timeouts. The
-        // margins cover noise from other processes on a shared 2-core machine (p50 differences
-        // up to 4.3 ms were seen in runs that passed).
+        // margins stay below that and cover noise from other processes on a shared 2-core
+        // machine: p50 differences up to 4.3 ms and p99 differences up to 102 ms were seen.
         expect(percentile(faulty, 0.5) - percentile(baseline, 0.5)).toBeLessThan(20);
-        expect(percentile(faulty, 0.99) - percentile(baseline, 0.99)).toBeLessThan(100);
+        expect(percentile(faulty, 0.99) - percentile(baseline, 0.99)).toBeLessThan(300);
         expect(faulty.at(-1)).toBeLessThan(1_000);
         // Under the 64 MiB old space (new space comes on top) and the 384 MiB pod limit.
         expect(heap).toBeLessThan(100);
