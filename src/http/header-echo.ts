@@ -37,6 +37,7 @@ const NOT_ECHOED = new Set([
   'vary',
   'etag',
   'last-modified',
+  'x-content-type-options',
 ]);
 const NOT_ECHOED_PREFIXES = ['proxy-', 'access-control-', 'content-'];
 
@@ -112,6 +113,16 @@ export function echoHeaders(fields: readonly HeaderField[], target: Headers): vo
       // A value the fetch Headers class rejects (characters outside Latin-1) is left out.
     }
   }
+}
+
+/**
+ * Marks a response that reflects the request as private to that client: no shared cache may
+ * store it (it would serve one client's headers to another), and browsers must not sniff the
+ * reflected text as HTML.
+ */
+export function markReflected(target: Headers): void {
+  target.set('Cache-Control', 'no-store');
+  target.set('X-Content-Type-Options', 'nosniff');
 }
 
 /** Formats the fields as `name: value` lines, with credentials redacted. */

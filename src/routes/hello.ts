@@ -2,7 +2,12 @@ import type { Context } from 'hono';
 
 import type { AppDeps, AppEnv } from '../app-types.ts';
 import { errorResponse } from '../http/errors.ts';
-import { describeHeaders, echoHeaders, requestHeaderFields } from '../http/header-echo.ts';
+import {
+  describeHeaders,
+  echoHeaders,
+  markReflected,
+  requestHeaderFields,
+} from '../http/header-echo.ts';
 import { waitUnlessAborted } from '../lifecycle/wait.ts';
 
 /** Longest `user` value /hello accepts, in characters. */
@@ -63,6 +68,7 @@ export function createHelloHandler(deps: AppDeps) {
 
     const fields = requestHeaderFields(c);
     echoHeaders(fields, c.res.headers);
+    markReflected(c.res.headers);
     const body = `hello [${user === '' ? 'stranger' : user}]\n\n${describeHeaders(fields)}`;
     metrics.helloObserved((now() - started) / 1000);
     return c.text(body);

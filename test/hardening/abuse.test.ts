@@ -202,7 +202,6 @@ describe('header echo', () => {
     'set-cookie',
     'location',
     'refresh',
-    'cache-control',
     'vary',
     'strict-transport-security',
     'access-control-allow-origin',
@@ -220,7 +219,7 @@ describe('header echo', () => {
     'Location: https://evil.test/\r\nRefresh: 0; url=https://evil.test/\r\n' +
     'Cache-Control: public, max-age=31536000\r\nVary: *\r\n' +
     'Strict-Transport-Security: max-age=0\r\nAccess-Control-Allow-Origin: *\r\n' +
-    'Version: forged\r\nX-Request-Id: echo-test-1\r\nX-Plain: plain-value\r\n' +
+    'X-Content-Type-Options: sniff-please\r\nVersion: forged\r\nX-Request-Id: echo-test-1\r\nX-Plain: plain-value\r\n' +
     'X-Plain: second-value\r\n\r\n';
 
   it.each(['/', '/hello'])('reflects no credentials or framing on %s', async (path) => {
@@ -243,6 +242,9 @@ describe('header echo', () => {
     // Repeated fields leave as one comma-joined line, equivalent under RFC 9110 section 5.3.
     expect(headerValues(response!, 'x-plain')).toEqual(['plain-value, second-value']);
     expect(header(response!, 'content-type')).toMatch(/^text\/plain/);
+    // The response reflects this client's request, so no shared cache may keep it.
+    expect(headerValues(response!, 'cache-control')).toEqual(['no-store']);
+    expect(headerValues(response!, 'x-content-type-options')).toEqual(['nosniff']);
     expect(utf8(response!.body)).toContain('authorization: [redacted]\n');
     expect(utf8(response!.body)).toContain('x-api-key: [redacted]\n');
   });
