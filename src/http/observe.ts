@@ -4,7 +4,7 @@ import { routePath } from 'hono/route';
 import type { AppDeps, AppEnv } from '../app-types.ts';
 import { UNMATCHED_ROUTE } from '../telemetry/metrics.ts';
 import { resolveClientIp } from './client-ip.ts';
-import { parseTraceparent, resolveRequestId } from './request-context.ts';
+import { parseTraceparent, requestHeader, resolveRequestId } from './request-context.ts';
 
 /** Paths that are neither counted in the request metrics nor logged above debug. */
 const UNOBSERVED_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
@@ -44,8 +44,13 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
     const secure =
       socket === undefined ? c.req.url.startsWith('https:') : socket.encrypted === true;
     const scheme = secure ? 'https' : 'http';
-    const requestId = resolveRequestId(c.req.header('x-request-id'));
+    const requestId = resolveRequestId(requestHeader(c, 'x-request-id'));
     c.set('requestId', requestId);
+    // Set before the handler runs, so they join the response it builds. Setting them on
+    // c.res afterwards would make @hono/node-server build a full fetch Response (slow path).
+    // NOTE: a handler that returns its own `new Response` (the 499 for a gone client) drops them.
+    c.header('Version', version);
+    c.header('X-Request-Id', requestId);
 
     if (observed) metrics.requestStarted(method, scheme);
     try {
@@ -56,8 +61,6 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
       const matched = routePath(c, -1);
       const route = matched === '*' || matched === '/*' ? UNMATCHED_ROUTE : matched;
 
-      c.res.headers.set('Version', version);
-      c.res.headers.set('X-Request-Id', requestId);
       if (readiness.isShuttingDown()) c.res.headers.set('Connection', 'close');
 
       if (observed) metrics.requestFinished(method, scheme, route, status, durationMs / 1000);
@@ -65,7 +68,7 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
       // Probe and scrape requests arrive every few seconds and would drown the access log.
       const level = !observed ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
       if (logger.isLevelEnabled(level)) {
-        const trace = parseTraceparent(c.req.header('traceparent'));
+        const trace = parseTraceparent(requestHeader(c, 'traceparent'));
         logger[level](
           {
             method,
@@ -75,10 +78,13 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
             duration_ms: Math.round(durationMs * 1000) / 1000,
             client_ip: resolveClientIp(
               peer,
-              c.req.header('x-forwarded-for'),
+              requestHeader(c, 'x-forwarded-for'),
               config.trustedProxyList,
             ),
-            user_agent: truncate(c.req.header('user-agent') ?? '', MAX_LOGGED_USER_AGENT_LENGTH),
+            user_agent: truncate(
+              requestHeader(c, 'user-agent') ?? '',
+              MAX_LOGGED_USER_AGENT_LENGTH,
+            ),
             request_id: requestId,
             ...(trace ? { trace_id: trace.traceId, span_id: trace.spanId } : {}),
           },

@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export async function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return false;
+  // A timer, even of 0 ms, waits for the next loop turn (at least 1 ms): skip it.
+  if (ms <= 0) return true;
   try {
     await sleep(ms, undefined, { signal });
     return true;

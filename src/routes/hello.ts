@@ -6,6 +6,7 @@ import {
   describeHeaders,
   echoHeaders,
   markReflected,
+  reflectedText,
   requestHeaderFields,
 } from '../http/header-echo.ts';
 import { waitUnlessAborted } from '../lifecycle/wait.ts';
@@ -67,10 +68,10 @@ export function createHelloHandler(deps: AppDeps) {
     if (!completed) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
 
     const fields = requestHeaderFields(c);
-    echoHeaders(fields, c.res.headers);
-    markReflected(c.res.headers);
+    echoHeaders(fields, (name, value) => c.header(name, value, { append: true }));
+    markReflected((name, value) => c.header(name, value));
     const body = `hello [${user === '' ? 'stranger' : user}]\n\n${describeHeaders(fields)}`;
     metrics.helloObserved((now() - started) / 1000);
-    return c.text(body);
+    return reflectedText(c, body);
   };
 }
