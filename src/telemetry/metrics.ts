@@ -1,4 +1,4 @@
-import type { Attributes, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 
 import { COURSE_LATENCY_BUCKETS_S, REQUEST_DURATION_BUCKETS_S } from './buckets.ts';
 
@@ -70,26 +70,34 @@ export function createRequestMetrics(meter: Meter): RequestMetrics {
     unit: 's',
     advice: { explicitBucketBoundaries: [...REQUEST_DURATION_BUCKETS_S] },
   });
-  const activeRequests: UpDownCounter = meter.createUpDownCounter('http.server.active_requests', {
-    description: 'Number of HTTP server requests in flight.',
-    unit: '{request}',
-  });
+  // In-flight counts live here and are read at collection time: an observable instrument
+  // costs nothing per request, where an UpDownCounter would record twice per request.
+  const inFlight = new Map<string, { attributes: Attributes; count: number }>();
+  meter
+    .createObservableUpDownCounter('http.server.active_requests', {
+      description: 'Number of HTTP server requests in flight.',
+      unit: '{request}',
+    })
+    .addCallback((result) => {
+      for (const { attributes, count } of inFlight.values()) result.observe(count, attributes);
+    });
 
-  const activeAttributes = new Map<string, Attributes>();
-  const durationAttributes = new Map<string, Attributes>();
-
-  function activeAttributesFor(method: string, scheme: string): Attributes {
-    const key = `${method} ${scheme}`;
-    let attributes = activeAttributes.get(key);
-    if (attributes === undefined) {
-      attributes = Object.freeze({
-        'http.request.method': normalizeMethod(method),
-        'url.scheme': scheme,
-      });
-      if (activeAttributes.size < MAX_CACHED_ATTRIBUTE_SETS) activeAttributes.set(key, attributes);
+  // Keys are the normalized method and the scheme, so at most 20 entries ever exist.
+  function inFlightEntry(method: string, scheme: string): { count: number } {
+    const normalized = normalizeMethod(method);
+    const key = scheme === 'https' ? `${normalized} https` : normalized;
+    let entry = inFlight.get(key);
+    if (entry === undefined) {
+      entry = {
+        attributes: Object.freeze({ 'http.request.method': normalized, 'url.scheme': scheme }),
+        count: 0,
+      };
+      inFlight.set(key, entry);
     }
-    return attributes;
+    return entry;
   }
+
+  const durationAttributes = new Map<string, Attributes>();
 
   function durationAttributesFor(
     method: string,
@@ -119,10 +127,10 @@ export function createRequestMetrics(meter: Meter): RequestMetrics {
 
   return {
     requestStarted(method, scheme) {
-      activeRequests.add(1, activeAttributesFor(method, scheme));
+      inFlightEntry(method, scheme).count += 1;
     },
     requestFinished(method, scheme, route, status, durationS) {
-      activeRequests.add(-1, activeAttributesFor(method, scheme));
+      inFlightEntry(method, scheme).count -= 1;
       requestDuration.record(durationS, durationAttributesFor(method, scheme, route, status));
     },
     helloObserved(durationS) {
