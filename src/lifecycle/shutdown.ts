@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Config } from '../config/config.ts';
 import type { NodeServer } from '../http/node-server.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { flushAndExit, type Logger } from '../telemetry/logger.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { ReadinessState } from './readiness-state.ts';
 
@@ -132,7 +132,7 @@ export function createShutdown(deps: ShutdownDeps): (signal: string) => Promise<
       }
 
       logger.info({ exit_code: exitCode }, 'server stopped');
-      logger.flush(() => exit(exitCode));
+      flushAndExit(logger, exitCode, exit);
     })();
     return running;
   };

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { HostMetrics } from '@opentelemetry/host-metrics';
-import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 
@@ -10,13 +8,19 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from './logger.ts';
 import { reportExportErrors } from './export-errors.ts';
 import { createRequestMetrics, noopRequestMetrics, type RequestMetrics } from './metrics.ts';
-import { createOtlpMetricReader, type OtlpLogBridge } from './otlp.ts';
+import type { OtlpLogBridge } from './otlp.ts';
 
 /** Everything the app needs from telemetry, and the one place that shuts it down. */
 export interface Telemetry {
   readonly metrics: RequestMetrics;
   /** Renders the Prometheus text exposition of every instrument. */
   renderMetrics(): Promise<string>;
+  /**
+   * Starts the runtime and process metrics. They load lazily, after the service is ready,
+   * because no request needs them and their modules are a third of the bundle's start-up.
+   * Safe to call more than once.
+   */
+  startRuntimeMetrics(): Promise<void>;
   /** Flushes and stops every reader and exporter; safe to call more than once. */
   shutdown(): Promise<void>;
 }
@@ -25,10 +29,10 @@ export interface Telemetry {
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface TelemetryOptions {
-  /** Adds the runtime (event loop, heap, GC) and process (CPU, memory) metrics. */
-  readonly runtimeMetrics?: boolean;
   /** The resource to describe this process with; createResource(config) by default. */
   readonly resource?: Resource;
+  /** Readers besides the Prometheus exporter, such as the OTLP push. */
+  readonly extraReaders?: readonly MetricReader[];
   /** The OTLP log export that the logger writes into, shut down with the rest. */
   readonly logBridge?: OtlpLogBridge;
 }
@@ -53,8 +57,7 @@ export function createResource(config: Config, instanceId: string = randomUUID()
 
 /**
  * Sets up the meter provider, the Prometheus exporter (pull only: the app serves /metrics on
- * its own port, so the exporter's server stays off), the OTLP push when an endpoint is
- * configured, and the runtime metrics.
+ * its own port, so the exporter's server stays off) and any extra reader such as the OTLP push.
  */
 export function setupTelemetry(
   config: Config,
@@ -65,34 +68,22 @@ export function setupTelemetry(
     return {
       metrics: noopRequestMetrics,
       renderMetrics: () => Promise.resolve(''),
+      startRuntimeMetrics: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     };
   }
 
   const resource = options.resource ?? createResource(config);
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const readers: MetricReader[] = [exporter];
-  const otlpReader = createOtlpMetricReader(config);
-  if (otlpReader !== undefined) readers.push(otlpReader);
-  if (otlpReader !== undefined || options.logBridge !== undefined) reportExportErrors(logger);
+  const extraReaders = options.extraReaders ?? [];
+  const readers: MetricReader[] = [exporter, ...extraReaders];
+  if (extraReaders.length > 0 || options.logBridge !== undefined) reportExportErrors(logger);
 
   const provider = new MeterProvider({ resource, readers });
   const meter = provider.getMeter('httpserver', config.version);
   const serializer = new PrometheusSerializer();
 
-  const stopRuntimeMetrics: Array<() => void> = [];
-  if (options.runtimeMetrics ?? true) {
-    const runtime = new RuntimeNodeInstrumentation({ enabled: false });
-    runtime.setMeterProvider(provider);
-    runtime.enable();
-    stopRuntimeMetrics.push(() => runtime.disable());
-
-    const host = new HostMetrics({
-      meterProvider: provider,
-      metricGroups: ['process.cpu', 'process.memory'],
-    });
-    host.start();
-  }
+  let runtimeMetrics: Promise<() => void> | undefined;
 
   let shutdownPromise: Promise<void> | undefined;
 
@@ -107,9 +98,16 @@ export function setupTelemetry(
       return serializer.serialize(resourceMetrics);
     },
 
+    async startRuntimeMetrics() {
+      runtimeMetrics ??= import('./runtime-metrics.ts').then((module) =>
+        module.startRuntimeMetrics(provider),
+      );
+      await runtimeMetrics;
+    },
+
     shutdown() {
       shutdownPromise ??= (async () => {
-        for (const stop of stopRuntimeMetrics) stop();
+        if (runtimeMetrics !== undefined) (await runtimeMetrics)();
         // Shutting down pushes the last interval, so a revision scaled to zero keeps it.
         await Promise.allSettled([provider.shutdown(), options.logBridge?.shutdown()]);
       })();

@@ -40,7 +40,8 @@ describe('/metrics', () => {
   });
 
   it('gives every metric a HELP text', async () => {
-    const { app } = buildTestApp({ runtimeMetrics: true });
+    const { app, telemetry } = buildTestApp();
+    await telemetry.startRuntimeMetrics();
     await app.request('/hello');
     // The event-loop delay monitor samples every 10 ms; give it a few samples.
     await new Promise((resolve) => setTimeout(resolve, 100));

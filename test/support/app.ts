@@ -19,7 +19,6 @@ export interface TestAppOptions {
   readonly env?: Env;
   readonly random?: () => number;
   readonly now?: () => number;
-  readonly runtimeMetrics?: boolean;
   readonly startTime?: Date;
 }
 
@@ -33,7 +32,6 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     },
   });
   const telemetry = setupTelemetry(config, logger, {
-    runtimeMetrics: options.runtimeMetrics ?? false,
     resource: createResource(config, 'test-instance'),
   });
   const state = { ready: true, shuttingDown: false };
