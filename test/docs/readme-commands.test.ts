@@ -17,15 +17,25 @@ interface Started {
 
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children) {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // The group has already exited.
+    }
+  }
 });
 
 /** Runs `npm start` as the README does, on a free port, and waits for "server started". */
 function startWithNpm(env: Record<string, string>): Promise<Started> {
+  // A process group of its own: npm does not pass SIGTERM on to the node it starts, so the
+  // test signals the whole group.
   const child = spawn('npm', ['start'], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: '0', SHUTDOWN_DELAY_MS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   children.push(child);
 
@@ -52,10 +62,17 @@ function startWithNpm(env: Record<string, string>): Promise<Started> {
 }
 
 function stop(started: Started | undefined): Promise<void> {
-  if (started === undefined || started.child.exitCode !== null) return Promise.resolve();
+  if (
+    started === undefined ||
+    started.child.exitCode !== null ||
+    started.child.signalCode !== null
+  ) {
+    return Promise.resolve();
+  }
+  const { pid } = started.child;
   return new Promise((resolve) => {
     started.child.once('exit', () => resolve());
-    started.child.kill('SIGTERM');
+    if (pid !== undefined) process.kill(-pid, 'SIGTERM');
   });
 }
 
