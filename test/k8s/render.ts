@@ -1,8 +1,4 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { parseAllDocuments } from 'yaml';
@@ -27,10 +23,6 @@ export const OVERLAYS = {
 } as const;
 
 export type OverlayName = keyof typeof OVERLAYS;
-
-/** PrometheusRule file that the monitoring overlay lists; it is written separately. */
-export const PROMETHEUS_RULE_FILE = 'k8s/monitoring/prometheusrule.yaml';
-const PLACEHOLDER_RULE_FILE = 'test/k8s/fixtures/prometheusrule.yaml';
 
 /**
  * Runs `kubectl kustomize DIR` and parses every YAML document it prints.
@@ -75,22 +67,7 @@ export function parseDocuments(text: string, source: string): K8sObject[] {
   return objects;
 }
 
-/**
- * Renders an overlay. While the monitoring overlay's PrometheusRule file is missing, a copy
- * of the overlay with a placeholder rule renders instead, so the PodMonitor is still checked.
- */
-export async function renderOverlay(name: OverlayName): Promise<K8sObject[]> {
-  const dir = OVERLAYS[name];
-  if (name !== 'monitoring' || existsSync(path.join(ROOT, PROMETHEUS_RULE_FILE))) {
-    return renderKustomization(dir);
-  }
-
-  const copy = await mkdtemp(path.join(tmpdir(), 'httpserver-monitoring-'));
-  try {
-    await cp(path.join(ROOT, dir), copy, { recursive: true });
-    await cp(path.join(ROOT, PLACEHOLDER_RULE_FILE), path.join(copy, 'prometheusrule.yaml'));
-    return await renderKustomization(copy);
-  } finally {
-    await rm(copy, { recursive: true, force: true });
-  }
+/** Renders one of the overlays that `kubectl apply -k` deploys. */
+export function renderOverlay(name: OverlayName): Promise<K8sObject[]> {
+  return renderKustomization(OVERLAYS[name]);
 }
