@@ -5,7 +5,7 @@
 // Phases: cold start and idle memory (spawned fresh, interleaved), closed-loop load with wrk
 // in interleaved rounds, memory after load, /metrics scrapes, then the concurrency check on a
 // fresh service. Servers run pinned to CPU 0 and load generators to CPU 1 unless --no-pin.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -208,9 +208,21 @@ async function main(): Promise<void> {
   console.log(`\n${table}\n\n${renderChecks(checks)}\n`);
   await writeMarkdown(
     settings.outputPath,
-    renderResults(settings, all, table, checks, concurrency, minutes, startLoadAverage),
+    renderResults(settings, all, table, checks, concurrency, minutes, startLoadAverage) +
+      keptSoakSections(settings.outputPath),
   );
   console.log(`wrote ${settings.outputPath} (${minutes.toFixed(1)} min)`);
+}
+
+/**
+ * Returns the soak sections of an existing results file, which `npm run soak` appends: they
+ * take minutes to measure, so a new bench run keeps them below its own results.
+ */
+function keptSoakSections(path: string): string {
+  if (!existsSync(path)) return '';
+  const text = readFileSync(path, 'utf8');
+  const start = text.search(/^## Soak/m);
+  return start === -1 ? '' : `\n\n${text.slice(start)}`;
 }
 
 async function runConcurrency(settings: RunSettings): Promise<ConcurrencyResult> {
@@ -281,6 +293,9 @@ ${renderMachine(describeMachine())}
 - Every target is an esbuild bundle (same options as \`npm run build\`) run by the same Node.
   The service runs \`node dist/server.js\` with DELAY_MAX_MS=0 and LOG_LEVEL at its default;
   "service-otel-off" adds OTEL_SDK_DISABLED=true. All stdout goes to a file.
+- The service's entry point turns on Node's compile cache (\`module.enableCompileCache()\`), so
+  its first cold start compiles and later ones reuse the cache; the peers do not. The service
+  also loads its runtime metrics after it is ready and its OTLP modules only when configured.
 
 Logging per target:
 
