@@ -31,7 +31,7 @@ function loadConfig(): Config {
   }
 }
 
-/** Describes the configuration for the start-up log line; it holds no secrets. */
+/** Describes the configuration for the start-up log line, which contains no secrets. */
 function describeConfig(config: Config): Record<string, unknown> {
   // NOTE: OTLP headers (OTEL_EXPORTER_OTLP_HEADERS) may hold tokens; they are read by the
   // exporters and never copied into Config, so they cannot reach this line.

@@ -122,12 +122,12 @@ export const DEFAULTS = Object.freeze({
   // Covers the longest /delay/:ms (10 s) with margin. With the delay this needs a pod
   // terminationGracePeriodSeconds above 20 s; the Kubernetes default is 30 s.
   shutdownTimeoutMs: 15_000,
-  // Above the 60 s idle timeout of common load balancers (AWS ALB, GCP's is 600 s and is
-  // configured separately), so the proxy, not Node, closes idle connections and never
-  // reuses one that Node has just closed (the cause of sporadic 502s).
+  // Above the 60 s default idle timeout of common load balancers such as AWS ALB. The proxy,
+  // not Node, then closes idle connections, so it never reuses one that Node has just closed
+  // (the cause of sporadic 502s). GCP load balancers keep 600 s and need a higher value.
   keepAliveTimeoutMs: 65_000,
-  // Node requires headersTimeout to be at most requestTimeout; kept above keepAliveTimeout
-  // as the load-balancer guidance for Node asks.
+  // Node requires headersTimeout to be at most requestTimeout. It stays above
+  // keepAliveTimeout, as the usual guidance for Node behind a load balancer recommends.
   headersTimeoutMs: 66_000,
   // Bounds the time a client may take to send a whole request (not the response delay), so
   // slow uploads cannot hold a connection forever.

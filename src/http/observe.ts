@@ -66,7 +66,10 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
       if (observed) metrics.requestFinished(method, scheme, route, status, durationMs / 1000);
 
       // Probe and scrape requests arrive every few seconds and would drown the access log.
-      const level = !observed ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      let level: 'debug' | 'info' | 'warn' | 'error' = 'info';
+      if (!observed) level = 'debug';
+      else if (status >= 500) level = 'error';
+      else if (status >= 400) level = 'warn';
       if (logger.isLevelEnabled(level)) {
         const trace = parseTraceparent(requestHeader(c, 'traceparent'));
         logger[level](

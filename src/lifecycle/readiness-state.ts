@@ -9,7 +9,7 @@ export class ReadinessState implements Readiness {
     if (this.#phase === 'starting') this.#phase = 'ready';
   }
 
-  /** Marks the start of shutdown; from here on /readyz answers 503. */
+  /** Marks the start of shutdown; from here on /readyz returns 503. */
   beginShutdown(): void {
     this.#phase = 'shutting-down';
   }

@@ -12,7 +12,7 @@ import { CLIENT_CLOSED_REQUEST } from './hello.ts';
 const NO_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
- * GET /status/:code: answers with the status given, for alert and dashboard practice.
+ * GET /status/:code: responds with the status given, for alert and dashboard practice.
  *
  * Codes 200 to 599 are accepted. An informational 1xx code cannot be a final response in
  * HTTP/1.1, so 100 to 199 get 400 with that reason, like anything that is not a code.

@@ -14,7 +14,7 @@ import { waitUnlessAborted } from '../lifecycle/wait.ts';
 /** Longest `user` value /hello accepts, in characters. */
 export const MAX_USER_LENGTH = 256;
 
-/** Status logged and counted when the client disconnects before the answer (nginx's code). */
+/** Status logged and counted when the client disconnects before the response (nginx's code). */
 export const CLIENT_CLOSED_REQUEST = 499;
 
 // eslint-disable-next-line no-control-regex -- the point is to find control characters

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { AppEnv, Readiness } from '../app-types.ts';
 import { errorResponse } from '../http/errors.ts';
 
-/** GET /healthz: liveness, 200 while the event loop can answer. */
+/** GET /healthz: liveness, 200 whenever the event loop can run a handler. */
 export function healthzHandler(c: Context<AppEnv>): Response {
   return c.text('ok\n');
 }

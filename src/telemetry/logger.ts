@@ -47,8 +47,8 @@ export function createStdoutDestination(): DestinationStream {
   return destination;
 }
 
-// Longest wait for buffered log lines before exiting anyway: a standard output whose reader
-// has gone may never report the flush as done.
+// Maximum wait for buffered log lines before exiting anyway, because a standard output whose
+// reader has gone may never report the flush as done.
 const EXIT_FLUSH_TIMEOUT_MS = 1_000;
 
 /** Flushes the logger, then ends the process with `code`, after 1 s at the latest. */

@@ -61,7 +61,7 @@ export function createRequestMetrics(meter: Meter): RequestMetrics {
   // The name already ends in _seconds because the Prometheus exporter adds no unit suffix,
   // and the course's queries use exactly this name.
   const helloLatency: Histogram = meter.createHistogram('httpserver_execution_latency_seconds', {
-    description: 'Time /hello took to answer, random delay included.',
+    description: 'Time /hello took to respond, random delay included.',
     unit: 's',
     advice: { explicitBucketBoundaries: [...COURSE_LATENCY_BUCKETS_S] },
   });

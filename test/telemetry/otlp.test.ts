@@ -13,7 +13,7 @@ interface Received {
   body: Buffer;
 }
 
-/** A stand-in OTLP/HTTP receiver on loopback that records every export and answers 200. */
+/** A stand-in OTLP/HTTP receiver on loopback that records every export and responds 200. */
 async function startReceiver(): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
