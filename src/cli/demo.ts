@@ -105,7 +105,8 @@ function parseOptions(argv: string[]): DemoOptions | null {
 /** Draws a progress bar on a terminal, or prints a line every 10 s to a pipe or file. */
 function createProgressPrinter(durationMs: number): {
   update: (progress: TrafficProgress) => void;
-  finish: () => void;
+  /** Stops the bar, drawing it once more with the final counts. */
+  finish: (final: TrafficProgress) => void;
 } {
   const interactive = process.stderr.isTTY;
   let latest: TrafficProgress = { elapsedMs: 0, completed: 0, failed: 0 };
@@ -131,8 +132,9 @@ function createProgressPrinter(durationMs: number): {
     update(progress) {
       latest = { ...progress };
     },
-    finish() {
+    finish(final) {
       clearInterval(timer);
+      latest = { ...final };
       if (interactive) {
         render();
         process.stderr.write('\n');
@@ -216,7 +218,12 @@ async function runDemo(options: DemoOptions, signal: AbortSignal): Promise<'done
       signal,
       onProgress: progress.update,
     });
-    progress.finish();
+    // Requests still in flight when the duration ended complete after the last update.
+    progress.finish({
+      elapsedMs: traffic.elapsedMs,
+      completed: traffic.completed,
+      failed: traffic.failed,
+    });
     if (signal.aborted) return 'interrupted';
     console.log(`${traffic.completed} requests completed, ${traffic.failed} failed.\n`);
 
