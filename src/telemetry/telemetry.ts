@@ -74,14 +74,18 @@ export function setupTelemetry(
   }
 
   const resource = options.resource ?? createResource(config);
-  const exporter = new PrometheusExporter({ preventServerStart: true });
+  // Without the otel_scope_name and otel_scope_version labels on every series: no query reads
+  // them, the course histogram then looks as the original Go service exported it, and
+  // escaping them on every bucket line took about 45% of a scrape (2.5 ms to 1.4 ms for 599
+  // samples, measured in-process).
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const extraReaders = options.extraReaders ?? [];
   const readers: MetricReader[] = [exporter, ...extraReaders];
   if (extraReaders.length > 0 || options.logBridge !== undefined) reportExportErrors(logger);
 
   const provider = new MeterProvider({ resource, readers });
   const meter = provider.getMeter('httpserver', config.version);
-  const serializer = new PrometheusSerializer();
+  const serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
 
   let runtimeMetrics: Promise<() => void> | undefined;
 

@@ -151,7 +151,7 @@ describe('README commands', () => {
           expect(status, `${command}\n${output}`).toBe(0);
           if (rest.includes('/hello?user=alice')) expect(output).toContain('hello [alice]');
           if (rest.includes('/metrics')) {
-            expect(output).toMatch(/^httpserver_execution_latency_seconds_count\{.*\} \d+$/m);
+            expect(output).toMatch(/^httpserver_execution_latency_seconds_count \d+$/m);
           }
           continue;
         }
