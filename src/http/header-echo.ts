@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 
+import type { HeaderAppender } from './response-headers.ts';
+
 /** A request header as received: lowercase name and one value. Repeated headers repeat. */
 export type HeaderField = readonly [name: string, value: string];
 
@@ -75,14 +77,6 @@ function connectionOptions(fields: readonly HeaderField[]): Set<string> {
   return names;
 }
 
-/**
- * Adds one response header. Handlers pass Hono's `c.header` (with `append` for repeats)
- * rather than `c.res.headers`: reading `c.res` before the handler returns makes
- * @hono/node-server build a full fetch Response, which costs about a fifth of the CPU time
- * of a /hello request (measured with bench/profile.ts).
- */
-export type HeaderSetter = (name: string, value: string) => void;
-
 interface NodeBindings {
   incoming?: { rawHeaders?: readonly string[] };
 }
@@ -108,17 +102,18 @@ export function requestHeaderFields(c: Context): HeaderField[] {
 }
 
 /**
- * Appends every echoable field to the response headers. The fetch Headers class joins
- * repeated fields into one comma-separated line, which RFC 9110 section 5.3 treats as equal.
+ * Appends every echoable field to the response headers. Under Node repeated fields go out as
+ * separate lines; in-process the fetch Headers class joins them with commas, which RFC 9110
+ * section 5.3 treats as equal.
  */
-export function echoHeaders(fields: readonly HeaderField[], append: HeaderSetter): void {
+export function echoHeaders(fields: readonly HeaderField[], append: HeaderAppender): void {
   const hopByHop = connectionOptions(fields);
   for (const [name, value] of fields) {
     if (!isEchoed(name) || hopByHop.has(name)) continue;
     try {
       append(name, value);
     } catch {
-      // A value the fetch Headers class rejects (characters outside Latin-1) is left out.
+      // A value that Node or the fetch Headers class rejects as invalid is left out.
     }
   }
 }
@@ -128,7 +123,7 @@ export function echoHeaders(fields: readonly HeaderField[], append: HeaderSetter
  * store it (it would serve one client's headers to another), and browsers must not sniff the
  * reflected text as HTML.
  */
-export function markReflected(set: HeaderSetter): void {
+export function markReflected(set: HeaderAppender): void {
   set('Cache-Control', 'no-store');
   set('X-Content-Type-Options', 'nosniff');
 }

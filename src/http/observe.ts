@@ -5,6 +5,7 @@ import type { AppDeps, AppEnv } from '../app-types.ts';
 import { UNMATCHED_ROUTE } from '../telemetry/metrics.ts';
 import { resolveClientIp } from './client-ip.ts';
 import { parseTraceparent, requestHeader, resolveRequestId } from './request-context.ts';
+import { responseHeaderAppender } from './response-headers.ts';
 
 /** Paths that are neither counted in the request metrics nor logged above debug. */
 const UNOBSERVED_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
@@ -48,9 +49,9 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
     c.set('requestId', requestId);
     // Set before the handler runs, so they join the response it builds. Setting them on
     // c.res afterwards would make @hono/node-server build a full fetch Response (slow path).
-    // NOTE: a handler that returns its own `new Response` (the 499 for a gone client) drops them.
-    c.header('Version', version);
-    c.header('X-Request-Id', requestId);
+    const addHeader = responseHeaderAppender(c);
+    addHeader('Version', version);
+    addHeader('X-Request-Id', requestId);
 
     if (observed) metrics.requestStarted(method, scheme);
     try {
@@ -61,7 +62,7 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
       const matched = routePath(c, -1);
       const route = matched === '*' || matched === '/*' ? UNMATCHED_ROUTE : matched;
 
-      if (readiness.isShuttingDown()) c.res.headers.set('Connection', 'close');
+      if (readiness.isShuttingDown()) addHeader('Connection', 'close');
 
       if (observed) metrics.requestFinished(method, scheme, route, status, durationMs / 1000);
 

@@ -9,6 +9,7 @@ import {
   reflectedText,
   requestHeaderFields,
 } from '../http/header-echo.ts';
+import { responseHeaderAppender } from '../http/response-headers.ts';
 import { waitUnlessAborted } from '../lifecycle/wait.ts';
 
 /** Longest `user` value /hello accepts, in characters. */
@@ -68,8 +69,9 @@ export function createHelloHandler(deps: AppDeps) {
     if (!completed) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
 
     const fields = requestHeaderFields(c);
-    echoHeaders(fields, (name, value) => c.header(name, value, { append: true }));
-    markReflected((name, value) => c.header(name, value));
+    const append = responseHeaderAppender(c);
+    echoHeaders(fields, append);
+    markReflected(append);
     const body = `hello [${user === '' ? 'stranger' : user}]\n\n${describeHeaders(fields)}`;
     metrics.helloObserved((now() - started) / 1000);
     return reflectedText(c, body);

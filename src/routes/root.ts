@@ -8,11 +8,13 @@ import {
   reflectedText,
   requestHeaderFields,
 } from '../http/header-echo.ts';
+import { responseHeaderAppender } from '../http/response-headers.ts';
 
 /** GET /: copies the request headers into the response headers and lists them in the body. */
 export function rootHandler(c: Context<AppEnv>): Response {
   const fields = requestHeaderFields(c);
-  echoHeaders(fields, (name, value) => c.header(name, value, { append: true }));
-  markReflected((name, value) => c.header(name, value));
+  const append = responseHeaderAppender(c);
+  echoHeaders(fields, append);
+  markReflected(append);
   return reflectedText(c, describeHeaders(fields));
 }
