@@ -128,6 +128,28 @@ export function createNodeServer(
     response.end(body);
   }
 
+  let adapting: IncomingMessage | undefined;
+  const listener = getRequestListener(fetchHandler, {
+    // HTTP/1.0 requests may omit Host, and the URL passed to the app then names this host.
+    hostname: 'localhost',
+    // A request target or Host value that the adapter cannot turn into a URL.
+    errorHandler: (error) => {
+      const invalid = error instanceof RequestError;
+      const status = invalid ? 400 : 500;
+      const reason = invalid ? error.message : 'internal_error';
+      if (!invalid) logger.error({ err: error }, 'request adapter failed');
+      if (adapting !== undefined) logRejection(adapting, status, reason);
+      else logger.warn({ status, reason }, 'request rejected');
+      return Response.json(
+        {
+          code: invalid ? 'bad_request' : 'internal_error',
+          message: invalid ? `invalid request: ${error.message}` : 'internal error',
+        },
+        { status, headers: { Connection: 'close', Version: version } },
+      );
+    },
+  });
+
   function serve(request: IncomingMessage, response: ServerResponse): void {
     const rejection = checkRequest(request);
     if (rejection !== undefined) {
@@ -139,27 +161,11 @@ export function createNodeServer(
     // in slowly, or never ends, from holding the connection past its response.
     if (declaresBody(request)) response.setHeader('Connection', 'close');
 
-    // Built per request, which is cheap, so that the error handler can log this request.
-    const listener = getRequestListener(fetchHandler, {
-      // HTTP/1.0 requests may omit Host, and the URL passed to the app then names this host.
-      hostname: 'localhost',
-      // A request target or Host value that the adapter cannot turn into a URL.
-      errorHandler: (error) => {
-        const invalid = error instanceof RequestError;
-        const status = invalid ? 400 : 500;
-        const reason = invalid ? error.message : 'internal_error';
-        if (!invalid) logger.error({ err: error }, 'request adapter failed');
-        logRejection(request, status, reason);
-        return Response.json(
-          {
-            code: invalid ? 'bad_request' : 'internal_error',
-            message: invalid ? `invalid request: ${error.message}` : 'internal error',
-          },
-          { status, headers: { Connection: 'close', Version: version } },
-        );
-      },
-    });
+    // The adapter calls errorHandler synchronously, before its first await, when it cannot
+    // turn the request into a fetch Request, so `adapting` names the request at fault.
+    adapting = request;
     void listener(request, response);
+    adapting = undefined;
   }
 
   const server = createServer(
