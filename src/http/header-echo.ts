@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 
+import { nodeBindings } from './node-bindings.ts';
 import type { HeaderAppender } from './response-headers.ts';
 
 /** A request header as received: lowercase name and one value. Repeated headers repeat. */
@@ -77,10 +78,6 @@ function connectionOptions(fields: readonly HeaderField[]): Set<string> {
   return names;
 }
 
-interface NodeBindings {
-  incoming?: { rawHeaders?: readonly string[] };
-}
-
 /**
  * Lists the request's headers in arrival order, one entry per value.
  *
@@ -88,7 +85,7 @@ interface NodeBindings {
  * only source in-process) joins them with commas.
  */
 export function requestHeaderFields(c: Context): HeaderField[] {
-  const raw = (c.env as NodeBindings | undefined)?.incoming?.rawHeaders;
+  const raw = nodeBindings(c)?.incoming?.rawHeaders;
   const fields: HeaderField[] = [];
 
   if (raw !== undefined) {

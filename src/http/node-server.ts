@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener, RequestError } from '@hono/node-server';
 
 import type { Config } from '../config/config.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { truncateLogField, type Logger } from '../telemetry/logger.ts';
 import { resolveClientIp } from './client-ip.ts';
 import { ALLOWED_METHODS, checkRequest, declaresBody, type Rejection } from './request-guard.ts';
 
@@ -40,13 +40,6 @@ const TIMEOUT_CODES = new Set(['ERR_HTTP_REQUEST_TIMEOUT', 'HPE_HEADERS_TIMEOUT'
 // which visits every open connection.
 const MIN_CHECKING_INTERVAL_MS = 100;
 const MAX_CHECKING_INTERVAL_MS = 30_000;
-
-/** Maximum length of the path, method and user agent copied into a rejection log line. */
-const MAX_LOGGED_FIELD_LENGTH = 256;
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}...` : text;
-}
 
 function checkingIntervalMs(config: Config): number {
   const shorter = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
@@ -91,9 +84,9 @@ export function createNodeServer(
     const forwardedFor = request.headers['x-forwarded-for'];
     logger.warn(
       {
-        method: truncate(request.method ?? '', MAX_LOGGED_FIELD_LENGTH),
+        method: truncateLogField(request.method ?? ''),
         // The query string may hold user data, and the access log leaves it out too.
-        path: truncate((request.url ?? '').split('?')[0] ?? '', MAX_LOGGED_FIELD_LENGTH),
+        path: truncateLogField((request.url ?? '').split('?')[0] ?? ''),
         status,
         reason,
         client_ip: resolveClientIp(
@@ -101,7 +94,7 @@ export function createNodeServer(
           Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor,
           config.trustedProxyList,
         ),
-        user_agent: truncate(request.headers['user-agent'] ?? '', MAX_LOGGED_FIELD_LENGTH),
+        user_agent: truncateLogField(request.headers['user-agent'] ?? ''),
       },
       'request rejected',
     );

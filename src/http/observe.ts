@@ -2,25 +2,15 @@ import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 
 import type { AppDeps, AppEnv } from '../app-types.ts';
+import { truncateLogField } from '../telemetry/logger.ts';
 import { UNMATCHED_ROUTE } from '../telemetry/metrics.ts';
 import { resolveClientIp } from './client-ip.ts';
+import { nodeBindings } from './node-bindings.ts';
 import { parseTraceparent, requestHeader, resolveRequestId } from './request-context.ts';
 import { responseHeaderAppender } from './response-headers.ts';
 
 /** Paths that are neither counted in the request metrics nor logged above debug. */
 const UNOBSERVED_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
-
-/** Longest path written to the access log; longer ones are cut and marked. */
-export const MAX_LOGGED_PATH_LENGTH = 256;
-const MAX_LOGGED_USER_AGENT_LENGTH = 256;
-
-interface NodeBindings {
-  incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } };
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}...` : text;
-}
 
 /**
  * Creates the middleware that wraps every request: request id, Version header, the
@@ -37,7 +27,7 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
     const method = c.req.method;
     const path = c.req.path;
     const observed = !UNOBSERVED_PATHS.has(path);
-    const socket = (c.env as NodeBindings | undefined)?.incoming?.socket;
+    const socket = nodeBindings(c)?.incoming?.socket;
     // Read now: a socket that the client has closed no longer reports its peer address.
     const peer = socket?.remoteAddress;
     // Under Node the scheme is the connection's. The URL's scheme may come from an
@@ -77,7 +67,7 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
           {
             method,
             route,
-            path: truncate(path, MAX_LOGGED_PATH_LENGTH),
+            path: truncateLogField(path),
             status,
             duration_ms: Math.round(durationMs * 1000) / 1000,
             client_ip: resolveClientIp(
@@ -85,10 +75,7 @@ export function createObserveMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv
               requestHeader(c, 'x-forwarded-for'),
               config.trustedProxyList,
             ),
-            user_agent: truncate(
-              requestHeader(c, 'user-agent') ?? '',
-              MAX_LOGGED_USER_AGENT_LENGTH,
-            ),
+            user_agent: truncateLogField(requestHeader(c, 'user-agent') ?? ''),
             request_id: requestId,
             ...(trace ? { trace_id: trace.traceId, span_id: trace.spanId } : {}),
           },

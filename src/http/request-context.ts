@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { Context } from 'hono';
 
+import { nodeBindings } from './node-bindings.ts';
+
 // Request ids from callers are echoed into headers and logs, so only short ids made of
 // characters that are safe in both are taken; anything else is replaced.
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -34,17 +36,13 @@ export function parseTraceparent(header: string | undefined): TraceIds | undefin
   return { traceId, spanId };
 }
 
-interface NodeBindings {
-  incoming?: { headers?: Record<string, string | string[] | undefined> };
-}
-
 /**
  * Reads one request header, by lowercase name. Under Node it reads the IncomingMessage's
  * parsed headers: `c.req.header()` would make @hono/node-server build a full fetch Request
  * for every request, a cost the hot path does not need. Repeated values are joined with ", ".
  */
 export function requestHeader(c: Context, name: string): string | undefined {
-  const headers = (c.env as NodeBindings | undefined)?.incoming?.headers;
+  const headers = nodeBindings(c)?.incoming?.headers;
   if (headers === undefined) return c.req.header(name);
 
   const value = headers[name];

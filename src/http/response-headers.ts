@@ -1,16 +1,9 @@
-import type { OutgoingHttpHeader } from 'node:http';
-
 import type { Context } from 'hono';
+
+import { nodeBindings } from './node-bindings.ts';
 
 /** Adds one response header value; a second value for the same name is added, not replaced. */
 export type HeaderAppender = (name: string, value: string) => void;
-
-interface NodeBindings {
-  outgoing?: {
-    getHeader(name: string): OutgoingHttpHeader | undefined;
-    setHeader(name: string, value: OutgoingHttpHeader): unknown;
-  };
-}
 
 /**
  * Returns a function that adds response headers for this request.
@@ -22,7 +15,7 @@ interface NodeBindings {
  * without a ServerResponse, it falls back to Hono's `c.header`.
  */
 export function responseHeaderAppender(c: Context): HeaderAppender {
-  const outgoing = (c.env as NodeBindings | undefined)?.outgoing;
+  const outgoing = nodeBindings(c)?.outgoing;
   if (outgoing === undefined) {
     return (name, value) => c.header(name, value, { append: true });
   }

@@ -4,6 +4,14 @@ import type { LogLevel } from '../config/config.ts';
 
 export type { Logger } from 'pino';
 
+/** Longest client-supplied text (path, method, user agent) written into one log field. */
+export const MAX_LOG_FIELD_LENGTH = 256;
+
+/** Cuts client-supplied text to MAX_LOG_FIELD_LENGTH characters and marks the cut with `...`. */
+export function truncateLogField(text: string): string {
+  return text.length > MAX_LOG_FIELD_LENGTH ? `${text.slice(0, MAX_LOG_FIELD_LENGTH)}...` : text;
+}
+
 /**
  * Creates the service's only logger: one JSON object a line with `time` (ISO 8601), `level`
  * as a word, and `msg` as a short constant phrase; everything variable goes in fields.
