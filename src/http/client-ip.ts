@@ -1,7 +1,7 @@
 import { isIP, type BlockList } from 'node:net';
 
-// A longer X-Forwarded-For is walked only this far from the right; no real proxy chain
-// comes close, and the cap bounds the work an abusive header can cause.
+// A longer X-Forwarded-For is walked only this far from the right. Real proxy chains are far
+// shorter, and the cap bounds the work an abusive header can cause.
 const MAX_FORWARDED_HOPS = 32;
 
 /** Strips the IPv4-mapped IPv6 prefix (::ffff:10.0.0.1) that dual-stack sockets report. */

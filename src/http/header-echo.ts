@@ -100,7 +100,7 @@ export function requestHeaderFields(c: Context): HeaderField[] {
 
 /**
  * Appends every echoable field to the response headers. Under Node repeated fields go out as
- * separate lines; in-process the fetch Headers class joins them with commas, which RFC 9110
+ * separate lines. In-process the fetch Headers class joins them with commas, which RFC 9110
  * section 5.3 treats as equal.
  */
 export function echoHeaders(fields: readonly HeaderField[], append: HeaderAppender): void {
@@ -127,8 +127,8 @@ export function markReflected(set: HeaderAppender): void {
 
 /**
  * Sends text that lists reflected headers as UTF-8 bytes. Node writes header values as
- * Latin-1 but prepends the headers to a string body and encodes both as UTF-8, which would
- * turn echoed non-ASCII bytes into different ones; a byte body keeps the headers apart.
+ * Latin-1, but it prepends them to a string body and encodes both as UTF-8, which would change
+ * echoed non-ASCII bytes. With a byte body Node writes the headers apart from it.
  */
 export function reflectedText(c: Context, text: string): Response {
   return c.body(Buffer.from(text, 'utf8'), 200, { 'Content-Type': 'text/plain; charset=UTF-8' });

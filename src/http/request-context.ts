@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import { nodeBindings } from './node-bindings.ts';
 
 // Request ids from callers are echoed into headers and logs, so only short ids made of
-// characters that are safe in both are taken; anything else is replaced.
+// characters that are safe in both are taken. Anything else is replaced.
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 // W3C Trace Context, version 00: version-trace_id-parent_id-flags, all lowercase hex.

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Waits `ms` milliseconds unless the signal aborts first.
  *
- * @returns true when the full wait elapsed, false when the signal aborted it; the timer is
+ * @returns true when the full wait elapsed, false when the signal aborted it. The timer is
  *   cleared on abort, so nothing keeps running for a client that has gone.
  */
 export async function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {

@@ -9,7 +9,7 @@ export const COURSE_LATENCY_BUCKETS_S: readonly number[] = Object.freeze(
 /**
  * Bucket boundaries of http.server.request.duration, in seconds.
  *
- * histogram_quantile interpolates linearly inside the bucket that holds the quantile, so an
+ * histogram_quantile interpolates linearly inside the bucket that contains the quantile, so an
  * estimate can be off by up to that bucket's width. Steps of 100 ms from 0.1 to 2.5 s cap the
  * error at 100 ms over the whole /hello delay range, and for its uniform 0-2 s delay the
  * interpolation is unbiased, so p50, p90 and p99 land within a few percent of the client-side

@@ -53,8 +53,8 @@ export const noopRequestMetrics: RequestMetrics = Object.freeze({
  * Creates every instrument the request path records into, on the given meter.
  *
  * Readers: the Grafana latency heatmap and quantile panels, the recording rules and the
- * latency and error-ratio alerts read `http_server_request_duration`; the course's PromQL reads
- * `httpserver_execution_latency_seconds`; the in-flight panel reads
+ * latency and error-ratio alerts read `http_server_request_duration`. The course's PromQL reads
+ * `httpserver_execution_latency_seconds`, and the in-flight panel reads
  * `http_server_active_requests`.
  */
 export function createRequestMetrics(meter: Meter): RequestMetrics {

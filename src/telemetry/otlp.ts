@@ -16,7 +16,7 @@ const SEVERITY: Readonly<Record<string, SeverityNumber>> = {
   fatal: SeverityNumber.FATAL,
 };
 
-// Upper bound on buffered log records while the collector is slow or down; newer records are
+// Upper bound on buffered log records while the collector is slow or down. Newer records are
 // dropped past it, so an outage costs log lines, never unbounded memory. Same value as the
 // OpenTelemetry specification's default for the batch log record processor.
 const MAX_QUEUED_LOG_RECORDS = 2_048;

@@ -74,10 +74,10 @@ export function setupTelemetry(
   }
 
   const resource = options.resource ?? createResource(config);
-  // Without the otel_scope_name and otel_scope_version labels on every series: no query reads
-  // them, the course histogram then looks as the original Go service exported it, and
-  // escaping them on every bucket line took about 45% of a scrape (2.5 ms to 1.4 ms for 599
-  // samples, measured in-process).
+  // The otel_scope_name and otel_scope_version labels are left out because no query reads
+  // them, and the course histogram then looks as the original Go service exported it.
+  // Escaping them on every bucket line took about 45% of a scrape (2.5 ms against 1.4 ms for
+  // 599 samples, measured in-process).
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const extraReaders = options.extraReaders ?? [];
   const readers: MetricReader[] = [exporter, ...extraReaders];
